@@ -1,0 +1,10 @@
+"""Blueprints: name = URL prefix = template folder = test module name."""
+from importlib import import_module
+
+BLUEPRINTS = ["main", "auth", "consent", "family", "join", "classes", "admin", "classroom"]
+
+
+def register_blueprints(app):
+    for name in BLUEPRINTS:
+        module = import_module(f"{__name__}.{name}.routes")
+        app.register_blueprint(module.bp)

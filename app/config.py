@@ -1,0 +1,103 @@
+"""Configuration, read from the environment and from ``instance/config.py``.
+
+Every setting has a safe default for a single school running on one machine with SQLite.
+Production overrides them through environment variables (see the README).
+"""
+import os
+from datetime import timedelta
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None -> SQLite under instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+    # Where uploaded media live: outside the web root, never under app/static.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT")  # None -> instance/media
+
+    # Sessions (SECURITY.md 8-10)
+    SESSION_COOKIE_NAME = "hearth_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    # (idle, absolute) limits per kind of account
+    SESSION_LIMITS = {
+        "parent": (timedelta(days=14), timedelta(days=30)),
+        "staff": (timedelta(hours=2), timedelta(hours=12)),
+        "pupil": (timedelta(minutes=20), timedelta(hours=2)),
+    }
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+
+    # Languages: interface
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Europe/London"
+    BABEL_TRANSLATION_DIRECTORIES = "i18n"
+
+    # Rate limits (SECURITY.md 3, 5)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STORAGE_URI = None  # derived from REDIS_URL in create_app
+    LOGIN_LIMIT_PER_IP = "25 per 5 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 5 minutes"
+    PASSCODE_LIMIT_PER_IP = "20 per 5 minutes"
+    PUPIL_LIMIT_PER_PUPIL = "10 per 5 minutes"
+    PUPIL_LIMIT_PER_IP = "300 per 5 minutes"  # a whole school behind one address
+
+    # Mail: SMTP when MAIL_SERVER is set, otherwise files under instance/mail and the console.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Hearth <no-reply@localhost>")
+    MAIL_TIMEOUT = 10
+
+    # Links in emails and on printed letters
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")  # e.g. https://hearth.example-school.org.uk
+
+    PASSWORD_RESET_MAX_AGE = 3600
+    STAFF_INVITE_DAYS = 7
+    COMPRESS_MIMETYPES = [
+        "text/html", "text/css", "text/plain", "application/javascript",
+        "text/javascript", "application/json", "image/svg+xml", "text/csv",
+    ]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 300
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    PUBLIC_URL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestConfig,
+}

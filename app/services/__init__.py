@@ -1,0 +1,1 @@
+"""Services: every write and every rule that spans models. No ``request`` or ``session`` here."""

@@ -1,0 +1,232 @@
+"""Accounts: passwords, signing in, password resets, staff invitations."""
+import hashlib
+import os
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..auth_session import revoke_all_sessions
+from ..extensions import db
+from ..models import StaffInvite, User
+from ..models.base import utcnow
+from ..models.people import STAFF_ROLES
+from .audit import audit
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verified against when the email is unknown, so both answers take the same time (SECURITY.md 4).
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+MAX_PASSWORD = 128
+
+
+class AccountError(ValueError):
+    """A rule was broken; the message is for the user, in their language."""
+
+
+def _common_passwords():
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "common-passwords.txt")
+    with open(path, encoding="utf-8") as fh:
+        return {line.strip().lower() for line in fh if line.strip() and not line.startswith("#")}
+
+
+_COMMON = None
+
+
+def password_problem(password, staff=False, name=None, email=None):
+    """Why a new password is not acceptable, or None. Any characters; no composition rules."""
+    global _COMMON
+    if _COMMON is None:
+        _COMMON = _common_passwords()
+    minimum = 12 if staff else 8
+    if len(password) < minimum:
+        return _("Use at least %(num)d characters.", num=minimum)
+    if len(password) > MAX_PASSWORD:
+        return _("Use at most %(num)d characters.", num=MAX_PASSWORD)
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(password)) < 3:
+        return _("That password is too common and easy to guess. Try a few words you will remember.")
+    if email and lowered == email.lower():
+        return _("Do not use your email address as your password.")
+    return None
+
+
+def hash_password(password):
+    return _hasher.hash(password)
+
+
+def check_password(user, password):
+    """True when the password matches; rehashes when the parameters have changed (SECURITY.md 1)."""
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email):
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def authenticate(email, password):
+    """The user for these credentials, or None: the same answer for an unknown email."""
+    user = find_user_by_email(email)
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    if not check_password(user, password):
+        return None
+    return user
+
+
+def record_sign_in(user):
+    user.last_sign_in_at = utcnow()
+    audit("auth.sign_in", "user", user.id, actor=user, school_id=user.school_id)
+    db.session.commit()
+
+
+def sign_out_everywhere(user):
+    """Logout ends every session of the user, in every process (SECURITY.md 9)."""
+    revoke_all_sessions(user)
+    db.session.commit()
+
+
+def change_password(user, current, new):
+    if not check_password(user, current):
+        raise AccountError(_("Your current password is not right."))
+    problem = password_problem(new, staff=user.is_staff, email=user.email)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    revoke_all_sessions(user)
+    audit("auth.password_changed", "user", user.id, actor=user, school_id=user.school_id)
+    db.session.commit()
+
+
+# ---- password reset by emailed link ----------------------------------------------------------
+
+def _reset_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hearth-password-reset")
+
+
+def make_reset_token(user):
+    # The token names the current password hash's tail, so it stops working once used.
+    return _reset_serializer().dumps({"u": user.id, "h": user.password_hash[-16:]})
+
+
+def user_for_reset_token(token):
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, data.get("u"))
+    if user is None or user.password_hash[-16:] != data.get("h") or not user.is_active:
+        return None
+    return user
+
+
+def request_password_reset(email, link_for_token):
+    """Email a reset link when the address is known. The caller says the same thing either way."""
+    from .mail import send_mail
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return False
+    link = link_for_token(make_reset_token(user))
+    send_mail(
+        user.email,
+        _("Reset your Hearth password"),
+        _("Hello %(name)s,\n\nSomeone asked to reset the password of your Hearth account at "
+          "%(school)s. To choose a new password, open this link within an hour:\n\n%(link)s\n\n"
+          "If it was not you, ignore this email: your password stays as it is.",
+          name=user.name, school=user.school.name, link=link),
+    )
+    audit("auth.reset_requested", "user", user.id, actor=user, school_id=user.school_id)
+    db.session.commit()
+    return True
+
+
+def reset_password(user, new):
+    problem = password_problem(new, staff=user.is_staff, email=user.email)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    revoke_all_sessions(user)
+    audit("auth.password_reset", "user", user.id, actor=user, school_id=user.school_id)
+    db.session.commit()
+
+
+# ---- staff invitations -------------------------------------------------------------------------
+
+def token_digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_staff(school, email, name, role, invited_by=None, can_manage_school=False):
+    """Create a one-time invitation link. Returns (invite, token): the token is shown only once."""
+    if role not in STAFF_ROLES:
+        raise AccountError(_("Choose a staff role."))
+    email = normalise_email(email)
+    if find_user_by_email(email) is not None:
+        raise AccountError(_("Someone already has an account with that email address."))
+    token = secrets.token_urlsafe(24)
+    invite = StaffInvite(
+        school_id=school.id, email=email, name=name.strip(), role=role,
+        can_manage_school=can_manage_school, token_hash=token_digest(token),
+        created_by_id=invited_by.id if invited_by else None,
+        expires_at=utcnow() + timedelta(days=current_app.config["STAFF_INVITE_DAYS"]),
+    )
+    db.session.add(invite)
+    db.session.flush()
+    audit("staff.invited", "staff_invite", invite.id, detail={"role": role},
+          school_id=school.id, actor=invited_by)
+    db.session.commit()
+    return invite, token
+
+
+def invite_for_token(token):
+    if not token:
+        return None
+    return db.session.scalar(select(StaffInvite).where(StaffInvite.token_hash == token_digest(token)))
+
+
+def accept_invite(invite, password, name=None):
+    now = utcnow()
+    if invite.state(now) != "pending":
+        raise AccountError(_("This invitation link has already been used or has expired. "
+                             "Ask the school office for a new one."))
+    problem = password_problem(password, staff=True, email=invite.email)
+    if problem:
+        raise AccountError(problem)
+    if find_user_by_email(invite.email) is not None:
+        raise AccountError(_("Someone already has an account with that email address."))
+    user = User(school_id=invite.school_id, email=invite.email, name=(name or invite.name).strip(),
+                role=invite.role, can_manage_school=invite.can_manage_school,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    invite.accepted_at = now
+    db.session.flush()
+    audit("staff.joined", "user", user.id, actor=user, school_id=invite.school_id)
+    db.session.commit()
+    return user
+
+
+def revoke_invite(invite, by):
+    if invite.state(utcnow()) == "pending":
+        invite.revoked_at = utcnow()
+        audit("staff.invite_revoked", "staff_invite", invite.id, actor=by, school_id=invite.school_id)
+        db.session.commit()

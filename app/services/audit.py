@@ -1,0 +1,49 @@
+"""Writing to the append-only audit log."""
+import json
+
+from flask import has_request_context
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import AuditEntry
+from ..models.base import utcnow
+
+
+def _actor():
+    if not has_request_context():
+        return None, None, None
+    account = current_user
+    if account is None or not account.is_authenticated:
+        return None, None, None
+    if account.is_pupil:
+        return None, account.id, account.school_id
+    return account.id, None, account.school_id
+
+
+def audit(action, target_type=None, target_id=None, detail=None, school_id=None, actor=None,
+          commit=False):
+    """Add an entry to the audit log, in the caller's transaction unless ``commit`` is asked for.
+
+    With ``commit=True`` the entry is written in a transaction of its own, so that a refusal is
+    recorded even when the request's own work is rolled back.
+    """
+    user_id, pupil_id, actor_school = _actor()
+    if actor is not None:
+        if actor.is_pupil:
+            user_id, pupil_id = None, actor.id
+        else:
+            user_id, pupil_id = actor.id, None
+        actor_school = actor.school_id
+    values = dict(
+        school_id=school_id if school_id is not None else actor_school,
+        at=utcnow(), actor_user_id=user_id, actor_pupil_id=pupil_id, action=action,
+        target_type=target_type, target_id=target_id,
+        detail_json=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+    )
+    if commit:
+        with db.engine.begin() as conn:
+            conn.execute(AuditEntry.__table__.insert().values(**values))
+        return None
+    entry = AuditEntry(**values)
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,184 @@
+"""What every response shares: security headers, hashed assets, the school in context, errors."""
+import hashlib
+import os
+
+from flask import current_app, g, render_template, request, send_from_directory
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
+from htmx_flask import Htmx
+
+from .extensions import db
+from .models.people import ROLE_LABELS
+from .i18n import LANGUAGE_NAMES, available_languages, text_direction
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+])
+STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
+ONE_YEAR = 31536000
+
+
+def _asset_digests():
+    digests = {}
+    for root, _dirs, files in os.walk(STATIC_DIR):
+        for name in files:
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, STATIC_DIR).replace(os.sep, "/")
+            with open(path, "rb") as fh:
+                digests[rel] = hashlib.sha256(fh.read()).hexdigest()[:12]
+    return digests
+
+
+def asset_url(filename):
+    """The address of a static file, with its content hash in the path (cached for a year)."""
+    digests = current_app.extensions.setdefault("hearth_assets", _asset_digests())
+    digest = digests.get(filename)
+    if digest is None:  # a file added since start-up (development)
+        digests.update(_asset_digests())
+        digest = digests.get(filename, "0")
+    return f"/assets/{digest}/{filename}"
+
+
+def current_school():
+    """The school of the signed-in account; for visitors, the only school when there is one."""
+    if "school" in g:
+        return g.school
+    from .models import School
+    school = None
+    if current_user and current_user.is_authenticated:
+        school = current_user.school
+    else:
+        first_two = db.session.query(School).order_by(School.id).limit(2).all()
+        if len(first_two) == 1:
+            school = first_two[0]
+    g.school = school
+    return school
+
+
+def configure_web(app):
+    Htmx(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(asset_url=asset_url, csrf_token_value=generate_csrf)
+    from .policies import anyone, rule
+
+    @app.route("/assets/<digest>/<path:filename>", endpoint="asset")
+    @rule(anyone)
+    def asset(digest, filename):
+        response = send_from_directory(STATIC_DIR, filename, max_age=ONE_YEAR)
+        response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+        return response
+
+    @app.before_request
+    def _load_school():
+        current_school()
+
+    @app.context_processor
+    def _context():
+        locale = str(get_locale() or "en")
+        return {
+            "asset_url": asset_url,
+            "school": current_school(),
+            "lang": locale.replace("_", "-"),
+            "text_dir": text_direction(locale),
+            "language_choices": [(code, LANGUAGE_NAMES[code]) for code in available_languages()],
+            "csrf_token_value": generate_csrf,
+            "role_labels": ROLE_LABELS,
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), interest-cohort=()")
+        headers.setdefault("X-Robots-Tag", "noindex, nofollow")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.endpoint != "asset":
+            if current_user and current_user.is_authenticated:
+                headers["Cache-Control"] = "private, no-store"
+            else:
+                headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+    def _error(status, title, message, template="errors/error.html", **extra):
+        return render_template(template, status=status, title=title, message=message, **extra), status
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        return _error(404, _l("Page not found"),
+                      _l("We could not find that page. It may have moved, or the link may be wrong."))
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return _error(403, _l("Not allowed"), _l("You do not have permission to do that."))
+
+    @app.errorhandler(405)
+    def _method(error):
+        return _error(405, _l("Not allowed"), _l("That action is not available here."))
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        return _error(413, _l("File too large"),
+                      _l("That file is too large to upload. Please choose a smaller one."))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return _error(400, _l("Please try again"),
+                      _l("This form had expired. Go back, reload the page and send it again."))
+
+    @app.errorhandler(429)
+    def _too_many(error):
+        retry = getattr(error, "retry_after", None)
+        response_headers = {}
+        limit = getattr(error, "limit", None)
+        seconds = None
+        try:
+            from .extensions import limiter
+            window = limiter.current_limit
+            if window is not None:
+                import time
+                seconds = max(1, int(window.reset_at - time.time()))
+        except Exception:  # the page must render even if the limiter cannot say
+            seconds = None
+        if retry:
+            seconds = retry
+        minutes = max(1, -(-(seconds or 300) // 60))
+        if seconds:
+            response_headers["Retry-After"] = str(seconds)
+        body = render_template("errors/too_many.html", minutes=minutes, limit=limit)
+        return body, 429, response_headers
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        return _error(500, _l("Something went wrong"),
+                      _l("Sorry, something went wrong on our side. Please try again in a moment."))
+
+    @app.route("/healthz", endpoint="healthz")
+    @rule(anyone)
+    def healthz():
+        try:
+            db.session.execute(db.text("SELECT 1"))
+        except Exception:
+            return {"status": "database unavailable"}, 503
+        return {"status": "ok"}
+
+    @app.route("/robots.txt", endpoint="robots")
+    @rule(anyone)
+    def robots():
+        return current_app.response_class("User-agent: *\nDisallow: /\n", mimetype="text/plain")
+

@@ -1,0 +1,115 @@
+"""Fixtures in the style of the Flask tutorial: app, client, login_as."""
+import os
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database_url():
+    """On PostgreSQL each xdist worker gets a database of its own, created once."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+                   if PG_URL.startswith("postgresql://") else PG_URL)
+    name = f"{url.database}_{worker}"
+    import psycopg
+    admin = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if PG_URL:
+        return _worker_database_url()
+    return None
+
+
+def build_app(tmp_path, database_url, **overrides):
+    uri = database_url or "sqlite:///" + str(tmp_path / "test.db")
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "MAIL_OUTBOX_DIR": str(tmp_path / "mail"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url):
+    """Build an app with extra settings (CSRF or rate limits on, say); cleaned like `app`."""
+    made = []
+
+    def factory(**overrides):
+        application = build_app(tmp_path, database_url, **overrides)
+        with application.app_context():
+            db.create_all()
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        _clean(application)
+
+
+def _clean(application):
+    with application.app_context():
+        db.session.remove()
+        if application.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    application = build_app(tmp_path, database_url)
+    with application.app_context():
+        db.create_all()
+        yield application
+    _clean(application)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def sign_in(client, account):
+    """Put an account's session on a test client, as a real sign-in would."""
+    now = int(time.time())
+    with client.session_transaction() as sess:
+        sess["_user_id"] = account.get_id()
+        sess["_fresh"] = True
+        sess["auth_at"] = now
+        sess["seen_at"] = now
+    return client
+
+
+@pytest.fixture
+def login_as(app):
+    """login_as(account) -> a new test client signed in as that account."""
+    def _login(account):
+        return sign_in(app.test_client(), account)
+    return _login
+
+
+def htmx_headers(**extra):
+    headers = {"HX-Request": "true"}
+    headers.update(extra)
+    return headers

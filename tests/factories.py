@@ -1,0 +1,101 @@
+"""Object factories for tests: call them with only what the test cares about."""
+import itertools
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import ParentLink, Pupil, School, SchoolClass, Team, User
+from app.models.base import utcnow
+from app.models.people import ROLE_HEAD, ROLE_PARENT, ROLE_SENIOR, ROLE_TEACHER
+from app.services.accounts import hash_password
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+_HASH = None
+
+
+def _password_hash():
+    global _HASH
+    if _HASH is None:
+        _HASH = hash_password(PASSWORD)
+    return _HASH
+
+
+def make_school(name=None, **kw):
+    n = next(_seq)
+    school = School(name=name or f"Test Primary {n}", slug=kw.pop("slug", f"test-{n}"),
+                    office_phone=kw.pop("office_phone", "0161 496 0000"),
+                    office_email=kw.pop("office_email", f"office{n}@school.test"), **kw)
+    db.session.add(school)
+    db.session.flush()
+    from app.services.consent import ensure_default_documents
+    ensure_default_documents(school)
+    db.session.commit()
+    return school
+
+
+def make_class(school, name=None, year_group=4, academic_year=None, teachers=(), **kw):
+    n = next(_seq)
+    from app.services.school_calendar import current_academic_year
+    klass = SchoolClass(school_id=school.id, name=name or f"C{n}", year_group=year_group,
+                        academic_year=academic_year or current_academic_year(),
+                        class_code=kw.pop("class_code", f"K{n:05d}"), **kw)
+    klass.teachers.extend(teachers)
+    db.session.add(klass)
+    db.session.commit()
+    return klass
+
+
+def make_user(school, role, email=None, name=None, **kw):
+    n = next(_seq)
+    user = User(school_id=school.id, email=email or f"{role}{n}@people.test", name=name or f"{role.title()} {n}",
+                role=role, password_hash=_password_hash(), **kw)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_teacher(school, classes=(), **kw):
+    user = make_user(school, ROLE_TEACHER, **kw)
+    user.classes.extend(classes)
+    db.session.commit()
+    return user
+
+
+def make_senior(school, **kw):
+    return make_user(school, ROLE_SENIOR, **kw)
+
+
+def make_head(school, **kw):
+    return make_user(school, ROLE_HEAD, **kw)
+
+
+def make_parent(school, children=(), acknowledged=True, **kw):
+    user = make_user(school, ROLE_PARENT, **kw)
+    for child in children:
+        db.session.add(ParentLink(parent_id=user.id, pupil_id=child.id))
+    db.session.commit()
+    if acknowledged:
+        from app.services.consent import acknowledge, outstanding_documents
+        acknowledge(user, outstanding_documents(user))
+    return user
+
+
+def make_pupil(school_class, name=None, **kw):
+    n = next(_seq)
+    pupil = Pupil(school_id=school_class.school_id, class_id=school_class.id,
+                  display_name=name or f"Pupil {n}.", picture_password=kw.pop("picture_password", "sun-cat-tree"),
+                  avatar=kw.pop("avatar", "fox"), **kw)
+    db.session.add(pupil)
+    db.session.commit()
+    return pupil
+
+
+def make_team(school, name=None, colour="blue"):
+    team = Team(school_id=school.id, name=name or f"Team {next(_seq)}", colour=colour)
+    db.session.add(team)
+    db.session.commit()
+    return team
+
+
+def later(days=0, **kw):
+    return utcnow() + timedelta(days=days, **kw)
