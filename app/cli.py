@@ -1,7 +1,57 @@
 """Command-line tasks: `flask demo`, `flask school create`."""
+import re
+
 import click
+from flask import current_app, url_for
+from flask.cli import AppGroup
+
+from .extensions import db
+
+school_cli = AppGroup("school", help="Create and look after schools.")
+
+
+@school_cli.command("create")
+@click.option("--name", required=True, help="The school's name.")
+@click.option("--head-email", required=True, help="The headteacher's email address.")
+@click.option("--head-name", required=True, help="The headteacher's name.")
+@click.option("--timezone", default="Europe/London", show_default=True)
+@click.option("--office-phone", default="")
+@click.option("--office-email", default="")
+def create_school(name, head_email, head_name, timezone, office_phone, office_email):
+    """Create a school and print a one-time link for its headteacher (no default accounts)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from .models import School
+    from .models.people import ROLE_HEAD
+    from .services.accounts import AccountError, invite_staff
+    from .services.consent import ensure_default_documents
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "school"
+    base, n = slug, 1
+    while db.session.query(School.id).filter_by(slug=slug).first():
+        n += 1
+        slug = f"{base}-{n}"
+    school = School(name=name, slug=slug, timezone=timezone, office_phone=office_phone,
+                    office_email=office_email)
+    db.session.add(school)
+    db.session.flush()
+    ensure_default_documents(school)
+    try:
+        _invite, token = invite_staff(school, head_email, head_name, ROLE_HEAD)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error))
+    base_url = (current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    with current_app.test_request_context():
+        path = url_for("auth.accept_invite", token=token)
+    click.echo(f"Created {name}. The headteacher sets a password with this one-time link "
+               f"(valid {current_app.config['STAFF_INVITE_DAYS']} days, shown only now):\n\n  {base_url}{path}\n")
 
 
 def register_cli(app):
     from .demo import demo_command
     app.cli.add_command(demo_command)
+    app.cli.add_command(school_cli)

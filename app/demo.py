@@ -1,7 +1,243 @@
+"""`flask demo`: Hearth Demo Primary, one class per year group, with people and sign-ins."""
+import os
+import random
+
 import click
+from flask import current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ParentLink, Pupil, School, SchoolClass, Team, User
+from .models.people import AVATARS, ROLE_HEAD, ROLE_PARENT, ROLE_SENIOR, ROLE_TEACHER
+from .services.accounts import hash_password
+from .services.consent import acknowledge, ensure_default_documents, outstanding_documents
+from .services.pupils import display_name_from, new_picture_password
+from .services.school_calendar import current_academic_year
+
+DEMO_SLUG = "hearth-demo"
+DEMO_DOMAIN = "hearth-demo.example"
+STAFF_PASSWORD = "demo-staff-password"
+PARENT_PASSWORD = "demo-parent-password"
+# (class name, year group, class code, teacher name)
+DEMO_CLASSES = [
+    ("N1", 0, "NURSER", "Mrs Aisha Rahman"),
+    ("RW", 1, "RWREDS", "Mr Tom Walsh"),
+    ("1P", 2, "PANDAS", "Ms Priya Patel"),
+    ("2S", 3, "STARS2", "Mr Daniel Sousa"),
+    ("3K", 4, "HEARTH", "Mrs Katarzyna King"),
+    ("4M", 5, "MAPLES", "Mr Musa Mensah"),
+    ("5A", 6, "ASPENS", "Ms Ana Albu"),
+    ("6H", 7, "HAZELS", "Mr Hamid Hussain"),
+]
+FIRST_NAMES = [
+    "Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Freya", "Arthur", "Mia", "George", "Ruby",
+    "Muhammad", "Aisha", "Yusuf", "Fatima", "Ibrahim", "Zainab", "Hamza", "Maryam", "Ayaan", "Inaya",
+    "Zofia", "Jakub", "Lena", "Antoni", "Hanna", "Filip", "Julia", "Szymon",
+    "Andrei", "Ioana", "Elena", "Matei", "Sofia", "Luca", "Daria",
+    "Tasnim", "Rahim", "Nusrat", "Arif", "Sadia", "Imran",
+    "Harpreet", "Gurveer", "Simran", "Arjun", "Anaya", "Kiran",
+    "Hodan", "Abdi", "Ayan", "Liban", "Sagal",
+    "Chidera", "Tobi", "Amara", "Kwame", "Efua", "Kofi",
+    "Beatriz", "Tiago", "Lucas", "Inês", "Mateo", "Valentina", "Diego", "Lucía",
+    "Jonas", "Gabija", "Matas", "Emilija", "Sofiia", "Maksym", "Anastasiia", "Bohdan",
+    "Aarav", "Diya", "Vihaan", "Saanvi", "Yiming", "Mei", "Siobhán", "Niamh", "Cian", "Alfie", "Grace",
+]
+SURNAMES = [
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Walker",
+    "Khan", "Hussain", "Ahmed", "Ali", "Begum", "Rahman", "Iqbal", "Akhtar", "Mahmood",
+    "Kowalski", "Nowak", "Wiśniewska", "Mazur", "Zieliński", "Popescu", "Ionescu", "Dumitru", "Stan",
+    "Singh", "Kaur", "Sandhu", "Patel", "Shah", "Warsame", "Mohamed", "Farah", "Okafor", "Mensah",
+    "Boateng", "Adeyemi", "Silva", "Santos", "Oliveira", "García", "López", "Petrauskas", "Kazlauskas",
+    "Kovalenko", "Shevchenko", "Bondarenko", "Chen", "Wang", "O'Connor", "Murphy",
+]
+# Families who read another language better than English.
+LANGUAGE_BY_SURNAME = {
+    "Kowalski": "pl", "Nowak": "pl", "Wiśniewska": "pl", "Mazur": "pl", "Zieliński": "pl",
+    "Popescu": "ro", "Ionescu": "ro", "Dumitru": "ro", "Stan": "ro",
+    "Khan": "ur", "Hussain": "ur", "Iqbal": "ur", "Akhtar": "ur", "Mahmood": "ur",
+    "Ahmed": "ar", "Ali": "ar", "Begum": "bn", "Rahman": "bn", "Singh": "pa", "Kaur": "pa",
+    "Sandhu": "pa", "Patel": "gu", "Shah": "gu", "Warsame": "so", "Mohamed": "so", "Farah": "so",
+    "Silva": "pt", "Santos": "pt", "Oliveira": "pt", "García": "es", "López": "es",
+    "Petrauskas": "lt", "Kazlauskas": "lt", "Kovalenko": "uk", "Shevchenko": "uk", "Bondarenko": "uk",
+}
+LANGUAGE_NAMES_EN = {"pl": "Polish", "ro": "Romanian", "ur": "Urdu", "ar": "Arabic", "bn": "Bengali",
+                     "pa": "Panjabi", "gu": "Gujarati", "so": "Somali", "pt": "Portuguese",
+                     "es": "Spanish", "lt": "Lithuanian", "uk": "Ukrainian"}
+TEAMS = [("Oak", "green"), ("Ash", "blue"), ("Rowan", "red"), ("Willow", "yellow")]
+SAMPLE_CSV = os.path.join("..", "shared", "data", "pupils-mis-export.csv")
+
+
+def _email(local):
+    return f"{local}@{DEMO_DOMAIN}"
+
+
+def _user(school, role, local, name, password, locale=None, manage=False):
+    user = User(school_id=school.id, email=_email(local), name=name, role=role, locale=locale,
+                password_hash=hash_password(password), can_manage_school=manage)
+    db.session.add(user)
+    return user
+
+
+def build_demo(rng=None):
+    """Create the demo school. Returns it; does nothing if it exists already."""
+    existing = db.session.scalar(select(School).where(School.slug == DEMO_SLUG))
+    if existing is not None:
+        return existing, False
+    rng = rng or random.Random(20260901)
+    year = current_academic_year()
+    school = School(name="Hearth Demo Primary", slug=DEMO_SLUG, timezone="Europe/London",
+                    office_phone="0161 496 0123", office_email="office@" + DEMO_DOMAIN)
+    db.session.add(school)
+    db.session.flush()
+    ensure_default_documents(school)
+    teams = [Team(school_id=school.id, name=n, colour=c) for n, c in TEAMS]
+    db.session.add_all(teams)
+
+    _user(school, ROLE_HEAD, "head", "Mrs Helen Okoro", STAFF_PASSWORD)
+    _user(school, ROLE_SENIOR, "senior", "Mr Rajesh Gupta", STAFF_PASSWORD, manage=True)
+    classes = {}
+    staff_password_hash = hash_password(STAFF_PASSWORD)
+    for name, year_group, code, teacher_name in DEMO_CLASSES:
+        klass = SchoolClass(school_id=school.id, name=name, year_group=year_group, academic_year=year,
+                            class_code=code)
+        local = "teacher" if name == "3K" else "teacher." + name.lower()
+        teacher = User(school_id=school.id, email=_email(local), name=teacher_name, role=ROLE_TEACHER,
+                       password_hash=staff_password_hash)
+        klass.teachers.append(teacher)
+        db.session.add_all([klass, teacher])
+        classes[name] = klass
+    db.session.flush()
+
+    pupils = _sample_pupils(school, classes, teams, rng)
+    used = {p.display_name for p in pupils}
+    for name, year_group, _code, _t in DEMO_CLASSES:
+        klass = classes[name]
+        have = sum(1 for p in pupils if p.class_id == klass.id)
+        target = rng.randint(20, 28)
+        while have < target:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+            display = display_name_from(first, last)
+            if display in used:
+                continue
+            used.add(display)
+            pupils.append(_pupil(school, klass, display, rng, teams,
+                                 LANGUAGE_NAMES_EN.get(LANGUAGE_BY_SURNAME.get(last), "English"),
+                                 surname=last))
+            have += 1
+    db.session.flush()
+    _families(school, pupils, rng)
+    db.session.commit()
+    return school, True
+
+
+def _pupil(school, klass, display, rng, teams, home_language, surname=None):
+    pupil = Pupil(school_id=school.id, class_id=klass.id, display_name=display,
+                  avatar=rng.choice(AVATARS), team_id=rng.choice(teams).id,
+                  home_language=home_language, picture_password=new_picture_password(klass.year_group))
+    pupil._demo_surname = surname
+    db.session.add(pupil)
+    return pupil
+
+
+def _sample_pupils(school, classes, teams, rng):
+    """The shared sample export (names with accents and other scripts), when it is beside the project."""
+    import csv
+    path = os.path.join(os.path.dirname(current_app.root_path), SAMPLE_CSV)
+    if not os.path.exists(path):
+        return []
+    pupils = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            klass = classes.get(row.get("Reg Group", ""))
+            if klass is None:
+                continue
+            first = row.get("Preferred Forename") or row.get("Legal Forename")
+            pupil = _pupil(school, klass, display_name_from(first, row.get("Legal Surname")), rng, teams,
+                           row.get("Home Language") or "English", surname=row.get("Legal Surname"))
+            pupil.upn = row.get("UPN") or None
+            pupils.append(pupil)
+    return pupils
+
+
+def _families(school, pupils, rng):
+    """Parents: most children one parent, some two; some parents two children in different classes."""
+    db.session.flush()
+    parent_hash = hash_password(PARENT_PASSWORD)
+    by_class = {}
+    for p in pupils:
+        by_class.setdefault(p.class_id, []).append(p)
+    three_k = next(c for c in by_class if c == _class_id(school, "3K"))
+    # The README's parent: two children, in 3K and in Reception.
+    zosia = next((p for p in by_class[three_k] if p.display_name.startswith("Zosia")), by_class[three_k][0])
+    zosia.picture_password = "sun-cat-tree-star"
+    reception = by_class[_class_id(school, "RW")]
+    sibling = next((p for p in reception if p.display_name.startswith("Maja")), reception[0])
+    demo_parent = User(school_id=school.id, email=_email("parent"), name="Anna Kowalska", role=ROLE_PARENT,
+                       locale="pl", password_hash=parent_hash)
+    db.session.add(demo_parent)
+    db.session.flush()
+    db.session.add_all([ParentLink(parent_id=demo_parent.id, pupil_id=zosia.id),
+                        ParentLink(parent_id=demo_parent.id, pupil_id=sibling.id)])
+    second = User(school_id=school.id, email=_email("parent2"), name="Piotr Kowalski", role=ROLE_PARENT,
+                  locale="pl", password_hash=parent_hash)
+    db.session.add(second)
+    db.session.flush()
+    db.session.add(ParentLink(parent_id=second.id, pupil_id=zosia.id))
+    linked = {zosia.id, sibling.id}
+    n = 0
+    for pupil in pupils:
+        if pupil.id in linked or rng.random() < 0.25:  # a quarter not yet joined: letters still to send
+            continue
+        n += 1
+        surname = getattr(pupil, "_demo_surname", None) or "Family"
+        locale = LANGUAGE_BY_SURNAME.get(surname)
+        parent = User(school_id=school.id, email=_email(f"family{n}"), name=f"{rng.choice(FIRST_NAMES)} {surname}",
+                      role=ROLE_PARENT, locale=locale, password_hash=parent_hash)
+        db.session.add(parent)
+        db.session.flush()
+        db.session.add(ParentLink(parent_id=parent.id, pupil_id=pupil.id))
+        if rng.random() < 0.15:  # some children have two parents on Hearth
+            other = User(school_id=school.id, email=_email(f"family{n}b"), name=f"{rng.choice(FIRST_NAMES)} {surname}",
+                         role=ROLE_PARENT, locale=locale, password_hash=parent_hash)
+            db.session.add(other)
+            db.session.flush()
+            db.session.add(ParentLink(parent_id=other.id, pupil_id=pupil.id))
+    db.session.flush()
+    for parent in db.session.scalars(select(User).where(User.school_id == school.id, User.role == ROLE_PARENT)):
+        if parent.email != _email("parent"):  # the README's parent sees the privacy notice first
+            docs = outstanding_documents(parent)
+            if docs:
+                acknowledge(parent, docs)
+
+
+def _class_id(school, name):
+    return db.session.scalar(select(SchoolClass.id).where(SchoolClass.school_id == school.id,
+                                                          SchoolClass.name == name))
+
+
+def print_sign_ins(school):
+    zosia = db.session.scalar(select(Pupil).where(Pupil.school_id == school.id,
+                                                  Pupil.picture_password == "sun-cat-tree-star"))
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:" + os.environ.get("PORT", "5000")
+    click.echo(f"""
+Hearth Demo Primary is ready at {base}
+
+  Headteacher      {_email('head')}   password: {STAFF_PASSWORD}
+  Senior leader    {_email('senior')}   password: {STAFF_PASSWORD}
+  Teacher (3K)     {_email('teacher')}   password: {STAFF_PASSWORD}
+  Parent of two    {_email('parent')}   password: {PARENT_PASSWORD}
+                   (Zosia in 3K and Maja in Reception; reads Polish)
+  Pupil            open {base}/classroom, class code HEARTH, tap "{zosia.display_name if zosia else 'Zosia K.'}",
+                   then the pictures: sun, cat, tree, star
+""")
 
 
 @click.command("demo")
 def demo_command():
-    """Create the demo school (safe to run twice)."""
-    click.echo("demo")
+    """Create Hearth Demo Primary with people and sign-ins (safe to run twice)."""
+    if os.environ.get("HEARTH_ENV") == "production":
+        raise click.ClickException("The demo school is not made in production.")
+    school, created = build_demo()
+    if not created:
+        click.echo("The demo school exists already; nothing changed.")
+    print_sign_ins(school)

@@ -3,6 +3,8 @@ import os
 import time
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +36,21 @@ def database_url(tmp_path_factory):
     return None
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in an app context of its own, as in a real server: `g` and the database
+    session do not leak from one request to the next or from the test into the request. Afterwards
+    the test's own session forgets what it loaded, so it sees what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()  # what the test set up is saved, and its transaction ends
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 def build_app(tmp_path, database_url, **overrides):
     uri = database_url or "sqlite:///" + str(tmp_path / "test.db")
     config = {
@@ -46,7 +63,9 @@ def build_app(tmp_path, database_url, **overrides):
         "SERVER_NAME": None,
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = FreshContextClient
+    return application
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Interface languages: which one a reader gets, and the list the picker offers."""
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 # Each language in its own name and script. Only languages with a shipped catalog are offered.
@@ -39,6 +39,8 @@ def available_languages():
 
 def select_locale():
     """The user's saved preference, then the cookie, then the school's default, then the browser."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = available_languages()
     user = current_user if current_user else None
     if user is not None and user.is_authenticated and getattr(user, "locale", None) in languages:
