@@ -67,6 +67,7 @@ class Config:
     # Links in emails and on printed letters
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # e.g. https://hearth.example-school.org.uk
 
+    ARGON2_PARAMETERS = {}  # {} = argon2-cffi's recommended Argon2id parameters
     PASSWORD_RESET_MAX_AGE = 3600
     STAFF_INVITE_DAYS = 7
     COMPRESS_MIMETYPES = [
@@ -89,6 +90,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     PUBLIC_URL = "http://localhost"
+    # Still Argon2id, but cheap: tests hash many passwords. Production uses the defaults.
+    ARGON2_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 class ProductionConfig(Config):

@@ -63,9 +63,11 @@ def test_rehash_when_parameters_change(app):
     from argon2 import PasswordHasher
     school = make_school()
     user = make_parent(school)
-    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
+    old = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
+    user.password_hash = old
     assert accounts.check_password(user, PASSWORD)
-    assert accounts._hasher.check_needs_rehash(user.password_hash) is False
+    assert user.password_hash != old and user.password_hash.startswith("$argon2id$")
+    assert accounts._hasher().check_needs_rehash(user.password_hash) is False
 
 
 def test_the_26th_failed_attempt_is_throttled_then_cools_down(make_app):
