@@ -24,8 +24,9 @@ def audit(action, target_type=None, target_id=None, detail=None, school_id=None,
           commit=False):
     """Add an entry to the audit log, in the caller's transaction unless ``commit`` is asked for.
 
-    With ``commit=True`` the entry is written in a transaction of its own, so that a refusal is
-    recorded even when the request's own work is rolled back.
+    With ``commit=True`` whatever the request had pending is discarded first (a refused request
+    keeps nothing) and the entry is committed on its own. It is written through the request's own
+    session: on SQLite a second connection would wait for the write lock this session holds.
     """
     user_id, pupil_id, actor_school = _actor()
     if actor is not None:
@@ -41,9 +42,9 @@ def audit(action, target_type=None, target_id=None, detail=None, school_id=None,
         detail_json=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
     )
     if commit:
-        with db.engine.begin() as conn:
-            conn.execute(AuditEntry.__table__.insert().values(**values))
-        return None
+        db.session.rollback()
     entry = AuditEntry(**values)
     db.session.add(entry)
+    if commit:
+        db.session.commit()
     return entry
