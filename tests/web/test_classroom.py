@@ -1,5 +1,4 @@
 """Pupil sign-in on the class iPad, the class board and the home sign-in sheets."""
-import os
 import re
 import time
 
@@ -459,9 +458,6 @@ def test_sheet_and_board_access(app, room, role):
     assert client.get(f"/classroom/show/{klass.id}").status_code == CLASS_PAGES[role]
 
 
-# On SQLite a refused POST currently waits on its own write lock: policies.record_refusal writes
-# the audit entry on a second connection while the request's session holds BEGIN IMMEDIATE.
-# These cells run on PostgreSQL; on SQLite they wait for that fix (reported to the lead).
 def _new_pictures_cells():
     for role in ROLES:
         yield pytest.param(role, id=role)
