@@ -9,6 +9,7 @@ Fixtures
   journeys); ``page``: a page in a new context, its size from the ``viewport`` fixture (a phone,
   390 x 844, unless a test parametrises ``viewport``, e.g. with ``DESKTOP``).
 - ``check_axe(page)``: axe-core's WCAG 2.x A and AA rules; fails listing every violation.
+- ``sign_in(page, email, password)``: fills in and sends the sign-in form, as a person would.
 
 Every context is guarded: a test fails if the browser requested any other host (SECURITY.md 30),
 logged a console error or met a Content-Security-Policy violation (SECURITY.md 17). A test that
@@ -89,7 +90,8 @@ def _generous_limits():
 
 @pytest.fixture
 def live_server(tmp_path, database_url):
-    application = build_app(tmp_path, database_url, WTF_CSRF_ENABLED=True, **_generous_limits())
+    database = database_url or "sqlite:///" + str(tmp_path / "live.db")  # a file: threads share it
+    application = build_app(tmp_path, database, WTF_CSRF_ENABLED=True, **_generous_limits())
     with application.app_context():
         db.create_all()
     server = make_server("127.0.0.1", 0, application, threaded=True)
@@ -213,6 +215,8 @@ def make_context(browser, live_server, guard, viewport, request):
 
 
 def _screenshots(node, contexts):
+    from playwright.sync_api import Error as PlaywrightError
+
     ARTIFACTS.mkdir(exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.nodeid)[-150:]
     number = 0
@@ -221,13 +225,21 @@ def _screenshots(node, contexts):
             number += 1
             try:
                 open_page.screenshot(path=str(ARTIFACTS / f"{stem}-{number}.png"), full_page=True)
-            except Exception as error:  # a crashed page must not hide the test's own failure
+            except PlaywrightError as error:  # a crashed page must not hide the test's own failure
                 print(f"no screenshot of {open_page.url}: {error}")
 
 
 @pytest.fixture
 def page(make_context):
     return make_context().new_page()
+
+
+def sign_in(page, email, password):
+    """Sign in through the form at /auth/login (works with JavaScript on or off)."""
+    page.goto("/auth/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 # --- accessibility ----------------------------------------------------------------------------
