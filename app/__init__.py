@@ -22,6 +22,11 @@ def create_app(config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app, env)
 
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
     from . import extensions
     from .database import configure_database
     from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate

@@ -20,6 +20,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     REDIS_URL = os.environ.get("REDIS_URL")
+    # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto/-Host.
+    # 0 trusts none; behind one nginx set 1, or every user seems to come from 127.0.0.1.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     # Where uploaded media live: outside the web root, never under app/static.
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT")  # None -> instance/media
