@@ -79,6 +79,7 @@ class Config:
     ]
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_MIN_SIZE = 300
+    COMPRESS_STREAMS = False
     TESTING = False
 
 

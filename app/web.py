@@ -1,8 +1,11 @@
 """What every response shares: security headers, hashed assets, the school in context, errors."""
 import hashlib
+import mimetypes
 import os
 
-from flask import current_app, g, render_template, request, send_from_directory
+from flask import current_app, g, render_template, request
+from werkzeug.exceptions import NotFound
+from werkzeug.utils import safe_join
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,6 +44,25 @@ def _asset_digests():
     return digests
 
 
+_ASSET_BODIES = {}
+
+
+def _read_asset(filename):
+    """A static file's bytes and type, read once. Served whole (not streamed) so it is compressed."""
+    cached = _ASSET_BODIES.get(filename)
+    if cached is None:
+        path = safe_join(STATIC_DIR, filename)
+        if path is None or not os.path.isfile(path):
+            raise NotFound()
+        with open(path, "rb") as fh:
+            body = fh.read()
+        mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        cached = (body, mimetype)
+        if not current_app.debug:
+            _ASSET_BODIES[filename] = cached
+    return cached
+
+
 def asset_url(filename):
     """The address of a static file, with its content hash in the path (cached for a year)."""
     digests = current_app.extensions.setdefault("hearth_assets", _asset_digests())
@@ -76,7 +98,8 @@ def configure_web(app):
     @app.route("/assets/<digest>/<path:filename>", endpoint="asset")
     @rule(anyone)
     def asset(digest, filename):
-        response = send_from_directory(STATIC_DIR, filename, max_age=ONE_YEAR)
+        body, mimetype = _read_asset(filename)
+        response = current_app.response_class(body, mimetype=mimetype)
         response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
         return response
 

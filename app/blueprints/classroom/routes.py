@@ -208,7 +208,7 @@ def pictures(code, pupil_id):
             return redirect(request.path)
     _keep_picks(pupil_obj, picks)
     locked = outcome == pupil_signin.LOCKED or pupil_signin.is_locked(pupil_obj)
-    return render("classroom/pictures.html", block="pictures", klass=school_class,
+    return render("classroom/pictures.html", block="picture_status", klass=school_class,
                   school=school_class.school, pupil=pupil_obj, pictures=PICTURES, length=length,
                   chosen=len(picks), outcome=outcome, locked=locked,
                   action=url_for(".pictures", code=school_class.class_code, pupil_id=pupil_obj.id))
