@@ -28,7 +28,7 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone") from None
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "school"
     base, n = slug, 1
     while db.session.query(School.id).filter_by(slug=slug).first():
@@ -43,7 +43,7 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
         _invite, token = invite_staff(school, head_email, head_name, ROLE_HEAD)
     except AccountError as error:
         db.session.rollback()
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     base_url = (current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
     with current_app.test_request_context():
         path = url_for("auth.accept_invite", token=token)

@@ -110,7 +110,7 @@ def build_demo(rng=None):
 
     pupils = _sample_pupils(school, classes, teams, rng)
     used = {p.display_name for p in pupils}
-    for name, year_group, _code, _t in DEMO_CLASSES:
+    for name, _year_group, _code, _t in DEMO_CLASSES:
         klass = classes[name]
         have = sum(1 for p in pupils if p.class_id == klass.id)
         target = rng.randint(20, 28)

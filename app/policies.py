@@ -14,7 +14,6 @@ from flask_login import current_user
 
 from .extensions import db, login_manager
 
-
 # ---- view rules -------------------------------------------------------------------------------
 
 def anyone(account):

@@ -4,17 +4,17 @@ import mimetypes
 import os
 
 from flask import current_app, g, render_template, request
-from werkzeug.exceptions import NotFound
-from werkzeug.utils import safe_join
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from htmx_flask import Htmx
+from werkzeug.exceptions import NotFound
+from werkzeug.utils import safe_join
 
 from .extensions import db
-from .models.people import ROLE_LABELS
 from .i18n import LANGUAGE_NAMES, available_languages, text_direction
+from .models.people import ROLE_LABELS
 
 CSP = "; ".join([
     "default-src 'self'",

@@ -1,7 +1,7 @@
 """Domain models, one module per domain. Importing this package registers every table."""
 from .audit import AuditEntry
 from .people import Acknowledgement, ParentLink, Passcode, PolicyDocument, Pupil, StaffInvite, User
-from .school import School, SchoolClass, Team, class_teachers, YEAR_GROUPS, year_group_label
+from .school import YEAR_GROUPS, School, SchoolClass, Team, class_teachers, year_group_label
 
 __all__ = [
     "Acknowledgement", "AuditEntry", "ParentLink", "Passcode", "PolicyDocument", "Pupil", "School",

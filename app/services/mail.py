@@ -60,4 +60,5 @@ def _write_to_outbox(cfg, msg):
         fh.write(bytes(msg))
     log.info("Mail to %s written to %s (no MAIL_SERVER configured)", msg["To"], path)
     if not current_app.testing:
-        print(f"\n--- mail to {msg['To']}: {msg['Subject']} ---\n{msg.get_body(('plain',)).get_content()}\n--- ({path}) ---\n")
+        text = msg.get_body(("plain",)).get_content()
+        print(f"\n--- mail to {msg['To']}: {msg['Subject']} ---\n{text}\n--- ({path}) ---\n")

@@ -631,7 +631,7 @@ def import_pupils(school, by, data):
     except IntegrityError:
         db.session.rollback()
         raise AdminError(_("Someone else changed the school's pupils at the same moment. "
-                           "Nothing was imported: please try again."))
+                           "Nothing was imported: please try again.")) from None
     return plan
 
 

@@ -1,5 +1,5 @@
 """The academic year: it starts on 1 September, in the school's time zone."""
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 
@@ -12,4 +12,4 @@ def current_academic_year(today=None):
 def end_of_academic_year(academic_year, tz_name="Europe/London"):
     """The last moment of 31 August that ends the academic year, as naive UTC."""
     local = datetime.combine(date(academic_year + 1, 8, 31), time(23, 59, 59), ZoneInfo(tz_name))
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
