@@ -90,3 +90,13 @@ def test_names_are_escaped(app, login_as):
     child = make_pupil(make_class(school), name='<img src=x onerror=alert(1)>')
     r = login_as(make_parent(school, children=[child])).get("/family/")
     assert "<img src=x" not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+def test_parent_can_print_their_childs_home_sign_in_sheet(app, login_as):
+    world = _world()
+    client = login_as(world["own parent"])
+    page = client.get(f"/family/child/{world['child'].id}")
+    assert f"/classroom/sheets/pupil/{world['child'].id}" in page.text
+    sheet = client.get(f"/classroom/sheets/pupil/{world['child'].id}")
+    assert sheet.status_code == 200 and "Zosia K." in sheet.text
+    assert login_as(world["another parent"]).get(f"/classroom/sheets/pupil/{world['child'].id}").status_code == 404
