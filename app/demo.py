@@ -109,6 +109,12 @@ def build_demo(rng=None):
     db.session.flush()
 
     pupils = _sample_pupils(school, classes, teams, rng)
+    # The README's family, also when the shared sample export is not beside the project.
+    for class_name, first, home_language in (("3K", "Zosia", "Polish"), ("RW", "Maja", "Polish")):
+        if not any(p.display_name.startswith(first + " ") and p.class_id == classes[class_name].id
+                   for p in pupils):
+            pupils.append(_pupil(school, classes[class_name], display_name_from(first, "Kowalska"), rng,
+                                 teams, home_language, surname="Kowalska"))
     used = {p.display_name for p in pupils}
     for name, _year_group, _code, _t in DEMO_CLASSES:
         klass = classes[name]
@@ -168,10 +174,10 @@ def _families(school, pupils, rng):
         by_class.setdefault(p.class_id, []).append(p)
     three_k = next(c for c in by_class if c == _class_id(school, "3K"))
     # The README's parent: two children, in 3K and in Reception.
-    zosia = next((p for p in by_class[three_k] if p.display_name.startswith("Zosia")), by_class[three_k][0])
+    zosia = next(p for p in by_class[three_k] if p.display_name.startswith("Zosia "))
     zosia.picture_password = "sun-cat-tree-star"
     reception = by_class[_class_id(school, "RW")]
-    sibling = next((p for p in reception if p.display_name.startswith("Maja")), reception[0])
+    sibling = next(p for p in reception if p.display_name.startswith("Maja "))
     demo_parent = User(school_id=school.id, email=_email("parent"), name="Anna Kowalska", role=ROLE_PARENT,
                        locale="pl", password_hash=parent_hash)
     db.session.add(demo_parent)
