@@ -25,6 +25,7 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
     from .models.people import ROLE_HEAD
     from .services.accounts import AccountError, invite_staff
     from .services.consent import ensure_default_documents
+    from .services.points import ensure_default_categories
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -39,6 +40,7 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
     db.session.add(school)
     db.session.flush()
     ensure_default_documents(school)
+    ensure_default_categories(school)
     try:
         _invite, token = invite_staff(school, head_email, head_name, ROLE_HEAD)
     except AccountError as error:

@@ -11,6 +11,7 @@ from .models import ParentLink, Pupil, School, SchoolClass, Team, User
 from .models.people import AVATARS, ROLE_HEAD, ROLE_PARENT, ROLE_SENIOR, ROLE_TEACHER
 from .services.accounts import hash_password
 from .services.consent import acknowledge, ensure_default_documents, outstanding_documents
+from .services.points import ensure_default_categories
 from .services.pupils import display_name_from, new_picture_password
 from .services.school_calendar import current_academic_year
 
@@ -90,6 +91,7 @@ def build_demo(rng=None):
     db.session.add(school)
     db.session.flush()
     ensure_default_documents(school)
+    ensure_default_categories(school)
     teams = [Team(school_id=school.id, name=n, colour=c) for n, c in TEAMS]
     db.session.add_all(teams)
 

@@ -120,6 +120,12 @@ def can_manage_pupil(account, pupil_obj):
     return same_school(account, pupil_obj) and can_manage_school(account)
 
 
+def can_award_points(account, pupil_obj):
+    """Teachers award points to pupils in their classes; senior leaders and the head to any pupil."""
+    return bool(same_school(account, pupil_obj) and account.is_staff
+                and (account.is_senior or teaches(account, pupil_obj.school_class)))
+
+
 def can_invite_role(account, role):
     from .models.people import ROLE_HEAD, ROLE_SENIOR, ROLE_TEACHER
     if not can_manage_school(account):

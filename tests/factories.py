@@ -28,7 +28,9 @@ def make_school(name=None, **kw):
     db.session.add(school)
     db.session.flush()
     from app.services.consent import ensure_default_documents
+    from app.services.points import ensure_default_categories
     ensure_default_documents(school)
+    ensure_default_categories(school)
     db.session.commit()
     return school
 

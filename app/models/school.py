@@ -35,6 +35,8 @@ class School(db.Model):
     office_phone = db.Column(db.String(40), nullable=False, default="")
     office_email = db.Column(db.String(254), nullable=False, default="")
     default_locale = db.Column(db.String(10), nullable=False, default="en")
+    # Team points: "needs work" categories are off by default (SECURITY.md 23).
+    needs_work_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     classes = db.relationship("SchoolClass", back_populates="school", lazy="select")
