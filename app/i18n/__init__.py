@@ -38,9 +38,16 @@ def available_languages():
 
 
 def select_locale():
-    """The user's saved preference, then the cookie, then the school's default, then the browser."""
+    """The user's saved preference, then the cookie, then the school's default, then the browser.
+
+    English is formatted the British way (dates like 31 August 2027): Hearth is for UK schools."""
+    code = _select_language()
+    return "en_GB" if code == "en" else code
+
+
+def _select_language():
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return "en"
     languages = available_languages()
     user = current_user if current_user else None
     if user is not None and user.is_authenticated and getattr(user, "locale", None) in languages:

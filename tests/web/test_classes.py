@@ -203,7 +203,7 @@ def test_letters_one_page_per_pupil_with_qr_and_codes_that_redeem(world, login_a
         assert expected in letter
         assert "Oakfield Primary" in letter and "3K" in letter
         assert "0113 496 0123" in letter and "office@oakfield.sch.uk" in letter
-        assert "http://localhost/join" in letter and "August 31, " in letter
+        assert "http://localhost/join" in letter and "31 August " in letter
     assert "style=" not in page.split("<main")[1]
     assert "data-print" in page
     names = re.findall(r'Join Hearth for ([^(]+) \(3K\)', page)
