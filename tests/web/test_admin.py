@@ -328,6 +328,7 @@ def test_sample_file_import_end_to_end(app, login_as):
     assert db.session.scalar(select(func.count(Pupil.id)).where(Pupil.school_id == school.id)) == 28
     again = upload(head, data)
     assert again.text.count("No change") == 28 and "Will add" not in again.text
+    assert "nothing to import" in again.text and "Import 28 pupils" not in again.text
     r = head.post("/admin/import/confirm", data={"data": carried})  # a second confirm: no duplicates
     assert db.session.scalar(select(func.count(Pupil.id))) == 28
 
