@@ -134,8 +134,45 @@ def build_demo(rng=None):
             have += 1
     db.session.flush()
     _families(school, pupils, rng)
+    _points_history(school, rng)
     db.session.commit()
     return school, True
+
+
+def _points_history(school, rng, weeks=6):
+    """Team points for the last few school weeks, so the demo shows totals and charts."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from .models import PointAward, PointCategory
+    from .models.base import utcnow
+    from .services.points import school_today, utc_start_of
+    categories = db.session.scalars(select(PointCategory).where(
+        PointCategory.school_id == school.id, PointCategory.kind == "positive")).all()
+    teachers = {c.id: c.teachers[0].id for c in db.session.scalars(
+        select(SchoolClass).where(SchoolClass.school_id == school.id))}
+    pupils = db.session.execute(select(Pupil.id, Pupil.class_id, Pupil.team_id).where(
+        Pupil.school_id == school.id)).all()
+    today = school_today(school)
+    now = utcnow()
+    rows = []
+    for back in range(weeks * 7, -1, -1):
+        day = today - timedelta(days=back)
+        if day.weekday() >= 5:
+            continue
+        start = utc_start_of(school, day)
+        for pupil_id, class_id, team_id in pupils:
+            for _n in range(rng.choice((0, 1, 1, 2, 3))):
+                category = rng.choice(categories)
+                at = start + timedelta(hours=rng.randint(9, 14), minutes=rng.randint(0, 59))
+                if at > now:
+                    continue
+                rows.append(dict(school_id=school.id, pupil_id=pupil_id, class_id=class_id, team_id=team_id,
+                                 category_id=category.id, awarded_by_id=teachers[class_id], value=category.value,
+                                 needs_work=False, request_key=f"demo-{len(rows)}", awarded_at=at))
+    for i in range(0, len(rows), 5000):
+        db.session.execute(insert(PointAward), rows[i:i + 5000])
 
 
 def _pupil(school, klass, display, rng, teams, home_language, surname=None):

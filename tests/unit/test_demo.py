@@ -32,6 +32,10 @@ def test_demo_school_has_what_the_readme_promises(app):
     other_languages = db.session.scalar(select(func.count(User.id)).where(
         User.role == "parent", User.locale.is_not(None), User.locale != "en"))
     assert other_languages >= 5
+    from app.models import PointAward
+    from app.services.points import totals_by_pupil
+    assert db.session.scalar(select(func.count(PointAward.id))) > 1000
+    assert totals_by_pupil([zosia.id])[zosia.id] > 0
 
 
 def test_second_run_changes_nothing(app):
