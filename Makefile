@@ -16,7 +16,7 @@ CATALOGS := $(wildcard app/i18n/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test e2e setup assets translations i18n db lint constraints clean
+.PHONY: run test e2e bench setup assets translations i18n db lint constraints clean
 
 ## The virtualenv, with every Python package pinned (constraints.txt pins the transitive ones too).
 setup: $(VENV_STAMP)
@@ -80,6 +80,11 @@ test: setup assets translations
 ## Only the browser journeys.
 e2e: setup assets translations
 	$(BIN)/python -m pytest -n auto tests/e2e $(PYTEST_ARGS)
+
+## Benchmarks (not tests): page weight, and the points pages on an empty and a full school year.
+bench: setup assets translations
+	$(BIN)/python -m benchmarks.page_weight; weight=$$?; \
+	$(BIN)/python -m benchmarks.points_scale && exit $$weight
 
 lint: setup
 	$(BIN)/ruff check app tests

@@ -29,11 +29,22 @@ def configure_login(app, login_manager):
             end_session()
             flash(_l("You were signed out because the session ended. Please sign in again."), "info")
             if kind == "pupil":
-                return redirect(url_for("classroom.start"))
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+                return full_page_redirect(redirect(url_for("classroom.start")))
+            return full_page_redirect(redirect(url_for(
+                "auth.login", next=request.full_path if request.method == "GET" and not request.htmx else None)))
         if now - seen > 60:  # refresh at most once a minute, to keep responses small
             session["seen_at"] = now
         return None
+
+
+def full_page_redirect(response):
+    """For an htmx request, turn a redirect (to sign in, say) into a whole-page one: without this the
+    sign-in page would be swapped into the part of the page that asked (a live poll, a tile)."""
+    if request.headers.get("HX-Request") == "true" and response.status_code in (301, 302, 303, 307, 308):
+        page = current_app.response_class(status=200)
+        page.headers["HX-Redirect"] = response.headers["Location"]
+        return page
+    return response
 
 
 def load_account(account_id):

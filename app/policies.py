@@ -51,7 +51,8 @@ def rule(check):
         def guarded(*args, **kwargs):
             if not check(current_user):
                 if not current_user.is_authenticated:
-                    return login_manager.unauthorized()
+                    from .auth_session import full_page_redirect
+                    return full_page_redirect(login_manager.unauthorized())
                 record_refusal(request.endpoint)
                 abort(404)
             return view(*args, **kwargs)

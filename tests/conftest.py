@@ -162,3 +162,8 @@ def smtp_server():
                     "MAIL_USE_SSL": False}
     yield inbox
     controller.stop()
+
+
+def outcome(response):
+    """The status as a person sees it: an htmx request sent to sign in counts as the redirect it is."""
+    return 302 if response.headers.get("HX-Redirect") else response.status_code

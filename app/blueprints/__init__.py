@@ -1,7 +1,19 @@
 """Blueprints: name = URL prefix = template folder = test module name."""
 from importlib import import_module
 
-BLUEPRINTS = ["main", "auth", "consent", "family", "join", "classes", "admin", "classroom"]
+BLUEPRINTS = [
+    "main",
+    "auth",
+    "consent",
+    "family",
+    "join",
+    "classes",
+    "admin",
+    "classroom",
+    "reports",
+    "reading",
+    "points",
+]
 
 
 def register_blueprints(app):

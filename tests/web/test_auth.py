@@ -227,3 +227,15 @@ def test_audit_log_refuses_updates_and_deletes(app):
     with pytest.raises(AuditLogIsAppendOnly):
         db.session.commit()
     db.session.rollback()
+
+
+def test_an_htmx_request_after_the_session_ended_redirects_the_whole_page(app):
+    school = make_school()
+    parent = make_parent(school, children=[make_pupil(make_class(school))])
+    c = sign_in(app.test_client(), parent)
+    with c.session_transaction() as s:
+        s["seen_at"] = int(time.time()) - 20 * 24 * 3600  # idle past the parent limit
+    r = c.get("/family/", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and r.data == b"" and "/auth/login" in r.headers["HX-Redirect"]
+    anonymous = app.test_client().get("/family/", headers={"HX-Request": "true"})
+    assert anonymous.status_code == 200 and "/auth/login" in anonymous.headers["HX-Redirect"]

@@ -37,7 +37,7 @@ from ...policies import (
     rule,
     staff,
 )
-from ...services import accounts, pupil_signin
+from ...services import accounts, points, pupil_signin
 from .forms import ClassCodeForm, ConfirmForm, PicturesForm
 
 bp = Blueprint("classroom", __name__, url_prefix="/classroom")
@@ -214,11 +214,31 @@ def pictures(code, pupil_id):
                   action=url_for(".pictures", code=school_class.class_code, pupil_id=pupil_obj.id))
 
 
+def own_points(pupil_obj):
+    """A pupil's own points (today, this week, by category) and their class's and team's totals
+    this week: totals only, never another child's points. Needs-work points are their own, so
+    they see them when the school uses them."""
+    school = pupil_obj.school
+    needs_work = school.needs_work_enabled
+    today_start, week_start = points.periods(school)
+    totals = points.windowed_totals([pupil_obj.id], [(today_start, None), (week_start, None)],
+                                    include_needs_work=needs_work)[pupil_obj.id]
+    by_category = points.totals_by_category(pupil_obj.id, week_start, include_needs_work=needs_work)
+    categories = [(category, by_category.get(category.id, 0))
+                  for category in points.categories(school, include_retired=True)
+                  if not category.retired or by_category.get(category.id)]
+    class_total, team_total = points.class_and_team_totals(school, pupil_obj.class_id, pupil_obj.team_id,
+                                                           week_start)
+    return {"today": totals[0][0], "week": totals[1][0], "today_needs_work": totals[0][1],
+            "week_needs_work": totals[1][1], "needs_work": needs_work, "categories": categories,
+            "class_total": class_total, "team_total": team_total}
+
+
 @bp.route("/me")
 @rule(pupil)
 def me():
-    return render_template("classroom/me.html", pupil=current_user,
-                           klass=current_user.school_class)
+    return render_template("classroom/me.html", pupil=current_user, klass=current_user.school_class,
+                           team=current_user.team, pts=own_points(current_user))
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -1,0 +1,1 @@
+"""Team points: the teacher's class screen and the school's point categories."""
