@@ -91,7 +91,8 @@ def _generous_limits():
 @pytest.fixture
 def live_server(tmp_path, database_url):
     database = database_url or "sqlite:///" + str(tmp_path / "live.db")  # a file: threads share it
-    application = build_app(tmp_path, database, WTF_CSRF_ENABLED=True, **_generous_limits())
+    # Pages poll every 2 s here (25 s in real use) so that journeys see live updates quickly.
+    application = build_app(tmp_path, database, WTF_CSRF_ENABLED=True, LIVE_POLL_SECONDS=2, **_generous_limits())
     with application.app_context():
         db.create_all()
     server = make_server("127.0.0.1", 0, application, threaded=True)

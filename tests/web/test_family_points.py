@@ -351,3 +351,15 @@ def test_child_page_queries_the_same_for_10_and_2000_awards(app, login_as):
     page = many_client.get(f"/family/child/{busy.id}").text
     assert page.count('class="award"') == 50 and "Showing the latest 50 points of this week." in page
     assert _count_queries(many_client, "/family/") == _count_queries(login_as(world["own parent"]), "/family/")
+
+
+def test_an_open_page_asks_for_news_well_within_30_seconds(app, login_as):
+    from app.config import Config
+    assert Config.LIVE_POLL_SECONDS <= 30
+    world = _world()
+    page = login_as(world["own parent"]).get(f"/family/child/{world['child'].id}").text
+    assert f'hx-trigger="every {Config.LIVE_POLL_SECONDS}s"' in page
+    award(world)
+    live = login_as(world["own parent"]).get(f"/family/child/{world['child'].id}/points/live?v=stale",
+                                             headers=htmx_headers())
+    assert f'hx-trigger="every {Config.LIVE_POLL_SECONDS}s"' in live.text  # the fragment keeps polling
