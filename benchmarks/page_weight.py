@@ -51,6 +51,10 @@ def measure():
             ("parent: child", parent, f"/family/child/{pupil.id}"),
             ("teacher: my classes", teacher, "/classes/"),
             ("teacher: class 3K", teacher, f"/classes/{klass.id}"),
+            ("teacher: points 3K", teacher, f"/points/class/{klass.id}"),
+            ("teacher: report", teacher, f"/reports/points?scope={klass.id}&period=week"),
+            ("teacher: reading queue", teacher, "/reading/queue"),
+            ("parent: reading log", parent, f"/reading/child/{pupil.id}"),
             ("head: school", head, "/admin/"),
             ("pupil home", pupil.get_id(), "/classroom/me"),
         ]
