@@ -43,8 +43,12 @@ class PointAward(db.Model):
     """One award to one pupil. `request_key` makes a retried or double-tapped award count once."""
     __table_args__ = (
         db.UniqueConstraint("awarded_by_id", "request_key", "pupil_id"),
-        db.Index("ix_point_award_pupil_time", "pupil_id", "awarded_at"),
-        db.Index("ix_point_award_school_time", "school_id", "awarded_at"),
+        # Covering indexes: totals and reports over a period read the index only, never the table,
+        # so a year of history costs little more than an empty year.
+        db.Index("ix_point_award_pupil_time", "pupil_id", "awarded_at", "undone_at", "needs_work", "value",
+                 "category_id", "class_id", "team_id"),
+        db.Index("ix_point_award_school_time", "school_id", "awarded_at", "undone_at", "needs_work", "value",
+                 "category_id", "class_id", "team_id"),
     )
     id = db.Column(db.Integer, primary_key=True)
     school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
