@@ -216,16 +216,16 @@ def pictures(code, pupil_id):
 
 def own_points(pupil_obj):
     """A pupil's own points (today, this week, by category) and their class's and team's totals
-    this week: totals only, never another child's points. Needs-work points are their own, so
-    they see them when the school uses them."""
+    this week: totals only, never another child's points. Needs-work points are seen only by the
+    pupil's teachers and parents (issue 3): never here, on a screen that may be the class iPad."""
     school = pupil_obj.school
-    needs_work = school.needs_work_enabled
+    needs_work = False
     today_start, week_start = points.periods(school)
     totals = points.windowed_totals([pupil_obj.id], [(today_start, None), (week_start, None)],
                                     include_needs_work=needs_work)[pupil_obj.id]
     by_category = points.totals_by_category(pupil_obj.id, week_start, include_needs_work=needs_work)
     categories = [(category, by_category.get(category.id, 0))
-                  for category in points.categories(school, include_retired=True)
+                  for category in points.categories(school, include_retired=True, kinds=("positive",))
                   if not category.retired or by_category.get(category.id)]
     class_total, team_total = points.class_and_team_totals(school, pupil_obj.class_id, pupil_obj.team_id,
                                                            week_start)
