@@ -167,3 +167,8 @@ def smtp_server():
 def outcome(response):
     """The status as a person sees it: an htmx request sent to sign in counts as the redirect it is."""
     return 302 if response.headers.get("HX-Redirect") else response.status_code
+
+
+def client_as(client, login_as, people, who):
+    """A test client for one cell of an access table: anonymous, or signed in as people[who]."""
+    return client if who == "anonymous" else login_as(people[who])

@@ -101,3 +101,18 @@ def make_team(school, name=None, colour="blue"):
 
 def later(days=0, **kw):
     return utcnow() + timedelta(days=days, **kw)
+
+
+def make_cast(school, klass, other_class, pupil):
+    """One person of each kind around `klass` and its `pupil`, for access tables; plus a head of
+    another school, who must see nothing of this one."""
+    return {
+        "teacher of class": make_teacher(school, classes=[klass]),
+        "other teacher": make_teacher(school, classes=[other_class]),
+        "teacher who runs the school": make_teacher(school, can_manage_school=True),
+        "senior leader": make_senior(school),
+        "head": make_head(school),
+        "parent": make_parent(school, children=[pupil]),
+        "pupil": pupil,
+        "other school's head": make_head(make_school()),
+    }

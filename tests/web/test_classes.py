@@ -10,14 +10,14 @@ from app.extensions import db
 from app.models import AuditEntry
 from app.services import passcodes
 from app.services.school_calendar import current_academic_year
-from tests.conftest import sign_in
+from tests.conftest import client_as, sign_in
 from tests.factories import (
+    make_cast,
     make_class,
     make_head,
     make_parent,
     make_pupil,
     make_school,
-    make_senior,
     make_teacher,
     make_team,
 )
@@ -33,21 +33,11 @@ def world(app):
     klass = make_class(school, name="3K", year_group=4)
     other_class = make_class(school, name="5R", year_group=6)
     pupil = make_pupil(klass, name="Zosia K.")
-    people = {
-        "teacher of class": make_teacher(school, classes=[klass]),
-        "other teacher": make_teacher(school, classes=[other_class]),
-        "teacher who runs the school": make_teacher(school, can_manage_school=True),
-        "senior leader": make_senior(school),
-        "head": make_head(school),
-        "parent": make_parent(school, children=[pupil]),
-        "pupil": pupil,
-        "other school's head": make_head(make_school()),
-    }
+    people = make_cast(school, klass, other_class, pupil)
     return school, klass, other_class, pupil, people
 
 
-def _client(client, login_as, people, who):
-    return client if who == "anonymous" else login_as(people[who])
+_client = client_as
 
 
 # who -> expected status for: class list, class page, letters page (GET)

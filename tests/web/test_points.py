@@ -14,14 +14,13 @@ from app.extensions import db
 from app.models import AuditEntry, PointAward, PointCategory
 from app.models.base import utcnow
 from app.services import points
-from tests.conftest import htmx_headers, sign_in
+from tests.conftest import client_as, htmx_headers, sign_in
 from tests.factories import (
+    make_cast,
     make_class,
     make_head,
-    make_parent,
     make_pupil,
     make_school,
-    make_senior,
     make_teacher,
     make_team,
 )
@@ -35,21 +34,11 @@ def world(app):
     klass = make_class(school, name="3K")
     other_class = make_class(school, name="5R")
     zosia = make_pupil(klass, name="Zosia K.")
-    people = {
-        "teacher of class": make_teacher(school, classes=[klass]),
-        "other teacher": make_teacher(school, classes=[other_class]),
-        "teacher who runs the school": make_teacher(school, can_manage_school=True),
-        "senior leader": make_senior(school),
-        "head": make_head(school),
-        "parent": make_parent(school, children=[zosia]),
-        "pupil": zosia,
-        "other school's head": make_head(make_school()),
-    }
+    people = make_cast(school, klass, other_class, zosia)
     return school, klass, other_class, zosia, people
 
 
-def _client(client, login_as, people, who):
-    return client if who == "anonymous" else login_as(people[who])
+_client = client_as
 
 
 def category(school, name="Showing Values"):

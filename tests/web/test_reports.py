@@ -12,14 +12,13 @@ from app.extensions import db
 from app.models import AuditEntry, PointAward
 from app.models.base import utcnow
 from app.services import points
-from tests.conftest import htmx_headers, outcome
+from tests.conftest import client_as, htmx_headers, outcome
 from tests.factories import (
+    make_cast,
     make_class,
     make_head,
-    make_parent,
     make_pupil,
     make_school,
-    make_senior,
     make_teacher,
     make_team,
 )
@@ -35,23 +34,14 @@ def world(app):
     other_class = make_class(school, name="5R")
     team = make_team(school, "Red Kites", "red")
     pupil = make_pupil(klass, name=CHILD, team_id=team.id)
-    head = make_head(school)
-    people = {
-        "teacher of class": make_teacher(school, classes=[klass]),
-        "other teacher": make_teacher(school, classes=[other_class]),
-        "senior leader": make_senior(school),
-        "head": head,
-        "parent": make_parent(school, children=[pupil]),
-        "pupil": pupil,
-        "other school's head": make_head(make_school()),
-    }
+    people = make_cast(school, klass, other_class, pupil)
+    head = people["head"]
     category = points.categories(school)[0]
     points.award_points(head, [pupil], category, "k1")
     return school, klass, other_class, team, pupil, people
 
 
-def _client(client, login_as, people, who):
-    return client if who == "anonymous" else login_as(people[who])
+_client = client_as
 
 
 # who -> status for: /reports/points (their default), ?scope=<class 3K>, ?scope=school, the CSV of 3K
