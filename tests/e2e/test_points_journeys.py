@@ -123,3 +123,20 @@ def test_parent_logs_reading_and_the_teacher_approves_it(live_server, page, make
     expect(page.get_by_text("Completing reading/homework at home").first).to_be_visible()
     page.goto(f"/reading/child/{world['zosia']}")
     expect(page.get_by_text(re.compile("earned a point", re.I)).first).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=["390px"])
+def test_teacher_on_a_phone_reaches_the_categories_without_scrolling_back(live_server, page, check_axe):
+    """On a trip, a teacher has only a phone: the categories stay at the bottom of the screen."""
+    world = _world(live_server)
+    sign_in(page, world["teacher"], PASSWORD)
+    page.wait_for_url(re.compile(r"/classes/"))
+    page.goto(f"/points/class/{world['class_id']}")
+    check_axe(page)
+    page.get_by_text("Zosia K.").click()
+    teamwork = page.get_by_role("button", name=re.compile("Teamwork"))
+    page.get_by_text("Ayaan H.").click()
+    assert page.locator(".points-dock").bounding_box()["y"] < 844  # in view without scrolling
+    teamwork.click()
+    expect(page.locator("#points-status")).to_contain_text("for 2 pupils")
+    check_axe(page)
