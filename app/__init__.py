@@ -54,7 +54,14 @@ def create_app(config=None):
     register_cli(app)
     del extensions
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+        from .web import RequestIdFilter
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+        handler.addFilter(RequestIdFilter())
+        root = logging.getLogger()
+        if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
+            root.addHandler(handler)
+        root.setLevel(logging.INFO)
     return app
 
 

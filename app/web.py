@@ -1,7 +1,9 @@
 """What every response shares: security headers, hashed assets, the school in context, errors."""
 import hashlib
+import logging
 import mimetypes
 import os
+import uuid
 
 from flask import current_app, g, render_template, request
 from flask_babel import get_locale
@@ -87,6 +89,15 @@ def current_school():
             school = first_two[0]
     g.school = school
     return school
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the request's id to every log record made while it is handled."""
+
+    def filter(self, record):
+        from flask import has_request_context
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
 
 
 def configure_web(app):
@@ -199,6 +210,40 @@ def configure_web(app):
         except Exception:
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}
+
+    @app.route("/readyz", endpoint="readyz")
+    @rule(anyone)
+    def readyz():
+        """Ready for traffic: the database answers and, when configured, Redis does too."""
+        checks = {}
+        try:
+            db.session.execute(db.text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception:
+            db.session.rollback()
+            checks["database"] = "unavailable"
+        if current_app.config.get("REDIS_URL"):
+            import redis
+            try:
+                redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=1,
+                                     socket_connect_timeout=1).ping()
+                checks["redis"] = "ok"
+            except redis.RedisError:
+                checks["redis"] = "unavailable"
+        ready = all(value == "ok" for value in checks.values())
+        return {"status": "ok" if ready else "not ready", **checks}, 200 if ready else 503
+
+    @app.before_request
+    def _request_id():
+        # One id per request, from the reverse proxy when it sends one, in the logs and the answer.
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+    @app.after_request
+    def _request_id_header(response):
+        if "request_id" in g:
+            response.headers["X-Request-ID"] = g.request_id
+        return response
 
     @app.route("/robots.txt", endpoint="robots")
     @rule(anyone)

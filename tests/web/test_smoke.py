@@ -30,3 +30,31 @@ def test_parent_home_lists_children(app, login_as):
 def test_unknown_page_is_friendly_404(client):
     r = client.get("/no-such-page")
     assert r.status_code == 404 and "could not find" in r.text
+
+
+def test_readyz_without_redis(client):
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok"}
+
+
+def test_readyz_says_when_redis_does_not_answer(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    r = app.test_client().get("/readyz")
+    assert r.status_code == 503 and r.json["redis"] == "unavailable" and r.json["database"] == "ok"
+
+
+def test_readyz_with_a_real_redis(make_app):
+    import os
+
+    import pytest
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (CI sets it and starts redis-server)")
+    r = make_app(REDIS_URL=url).test_client().get("/readyz")
+    assert r.status_code == 200 and r.json["redis"] == "ok"
+
+
+def test_every_answer_carries_a_request_id(client):
+    first, second = client.get("/healthz"), client.get("/healthz")
+    assert len(first.headers["X-Request-ID"]) == 32 and first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    assert client.get("/healthz", headers={"X-Request-ID": "from-nginx-42"}).headers["X-Request-ID"] == "from-nginx-42"
