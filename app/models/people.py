@@ -109,6 +109,9 @@ class Pupil(UserMixin, db.Model):
     upn = db.Column(db.String(20))  # the management system's unique pupil number: staff only
     avatar = db.Column(db.String(20), nullable=False, default="fox")
     home_language = db.Column(db.String(40))
+    # Photo consent for the Class Story: "yes", "no", or empty (not recorded). The history is in
+    # PhotoConsent; this copy lets every feed check consent without another query.
+    photo_consent = db.Column(db.String(3))
     # A short sequence of picture names, e.g. "sun-cat-tree". Teachers and parents print it on the
     # home sign-in sheet, so it is kept readable; its safety comes from the class code and throttling.
     picture_password = db.Column(db.String(80), nullable=False)

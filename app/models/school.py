@@ -37,6 +37,8 @@ class School(db.Model):
     default_locale = db.Column(db.String(10), nullable=False, default="en")
     # Team points: "needs work" categories are off by default (SECURITY.md 23).
     needs_work_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Class Story comments: by default a parent's comment is seen by staff and that family only.
+    comments_open_to_class = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     classes = db.relationship("SchoolClass", back_populates="school", lazy="select")
@@ -63,6 +65,9 @@ class SchoolClass(db.Model):
     academic_year = db.Column(db.Integer, nullable=False)  # the calendar year it starts in
     class_code = db.Column(db.String(12), nullable=False, unique=True)
     archived_at = db.Column(db.DateTime)
+    # Student Story: pupils may add work (optional, as the policy says); approval by a teacher.
+    pupil_uploads_enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    auto_approve_portfolio = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     school = db.relationship("School", back_populates="classes")
