@@ -1,5 +1,6 @@
-"""Command-line tasks: `flask demo`, `flask school create`."""
+"""Command-line tasks: `flask demo`, `flask school create`, `flask media prune`."""
 import re
+from datetime import timedelta
 
 import click
 from flask import current_app, url_for
@@ -8,6 +9,7 @@ from flask.cli import AppGroup
 from .extensions import db
 
 school_cli = AppGroup("school", help="Create and look after schools.")
+media_cli = AppGroup("media", help="Look after uploaded photos, videos and documents.")
 
 
 @school_cli.command("create")
@@ -53,7 +55,20 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
                f"(valid {current_app.config['STAFF_INVITE_DAYS']} days, shown only now):\n\n  {base_url}{path}\n")
 
 
+@media_cli.command("prune")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(min=1),
+              help="Remove staged uploads and orphaned files older than this.")
+def prune_media(hours):
+    """Delete uploads never attached to a post or portfolio item, and files no upload names."""
+    from .services.media import prune_staged, sweep_orphan_files
+    age = timedelta(hours=hours)
+    staged = prune_staged(older_than=age)
+    orphans = sweep_orphan_files(older_than=age)
+    click.echo(f"Removed {staged} staged upload(s) and {orphans} orphaned file(s).")
+
+
 def register_cli(app):
     from .demo import demo_command
     app.cli.add_command(demo_command)
     app.cli.add_command(school_cli)
+    app.cli.add_command(media_cli)

@@ -26,6 +26,17 @@ class Config:
 
     # Where uploaded media live: outside the web root, never under app/static.
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT")  # None -> instance/media
+    # Upload limits (SECURITY.md 18); each refusal names its limit. Videos need ffmpeg and ffprobe:
+    # FFMPEG_PATH / FFPROBE_PATH, else whatever the PATH finds.
+    MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
+    MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", 50_000_000))
+    MEDIA_MAX_VIDEO_BYTES = int(os.environ.get("MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024))
+    MEDIA_MAX_VIDEO_SECONDS = int(os.environ.get("MEDIA_MAX_VIDEO_SECONDS", 120))
+    MEDIA_MAX_DOCUMENT_BYTES = int(os.environ.get("MEDIA_MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
+    MEDIA_DAILY_QUOTA_BYTES = int(os.environ.get("MEDIA_DAILY_QUOTA_BYTES", 1024 * 1024 * 1024))
+    FFMPEG_PATH = os.environ.get("FFMPEG_PATH")
+    FFPROBE_PATH = os.environ.get("FFPROBE_PATH")
+    FFMPEG_TIMEOUT = int(os.environ.get("FFMPEG_TIMEOUT", 300))
 
     # Sessions (SECURITY.md 8-10)
     SESSION_COOKIE_NAME = "hearth_session"
@@ -40,7 +51,9 @@ class Config:
         "pupil": (timedelta(minutes=20), timedelta(hours=2)),
     }
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # One request may carry a post made without JavaScript: 10 photos and a video. The per-file limits
+    # above give the clear messages; this only stops what no form could send.
+    MAX_CONTENT_LENGTH = 260 * 1024 * 1024
 
     # Languages: interface
     BABEL_DEFAULT_LOCALE = "en"
