@@ -55,7 +55,8 @@ def test_new_parent_joins_then_acknowledges_then_sees_their_child(app, client):
     assert "/auth/login?next=/join/confirm" in html.unescape(r.text)
 
     r = client.post("/join/account", data=_account_form(language="en"))
-    assert r.status_code == 302 and r.headers["Location"] == "/family/"
+    # No photo consent recorded yet: the parent is asked on the child's page.
+    assert r.status_code == 302 and r.headers["Location"] == f"/family/child/{pupil.id}#photo-consent"
     user = db.session.scalar(select(User).where(User.email == "anna@example.org"))
     assert user.role == "parent" and user.school_id == school.id
     assert [link.pupil_id for link in user.children_links] == [pupil.id]
@@ -100,7 +101,7 @@ def test_parent_signing_in_during_the_flow_comes_back_to_confirm(app, client):
     r = client.post("/auth/login?next=/join/confirm",
                     data={"email": "mum@example.org", "password": PASSWORD})
     assert r.status_code == 302 and r.headers["Location"] == "/join/confirm"
-    assert client.post("/join/confirm").headers["Location"] == "/family/"
+    assert client.post("/join/confirm").headers["Location"] == f"/family/child/{pupil.id}#photo-consent"
     assert [link.pupil_id for link in parent.children_links] == [pupil.id]
 
 

@@ -46,6 +46,15 @@ def _bad_code(code, state, passcode):
     return _render_start(PasscodeForm(formdata=None, code=code), state, passcode)
 
 
+def _after_linking(pupil):
+    """Where a parent goes once linked: the child's photo question while nobody has answered it."""
+    if pupil.photo_consent:
+        return url_for("family.index")
+    flash(_("One question about %(child)s: may photos of them be shared on the Class Story? "
+            "Choose yes or no below.", child=pupil.display_name), "info")
+    return url_for("family.child", pupil_id=pupil.id, _anchor="photo-consent")
+
+
 def _pending():
     """(code, state, passcode) for the code remembered in the session, or None."""
     code = session.get(SESSION_KEY)
@@ -97,7 +106,7 @@ def confirm():
             return _bad_code(code, error.state, passcode)
         session.pop(SESSION_KEY, None)
         flash(_("%(child)s is now linked to your account.", child=pupil.display_name), "success")
-        return redirect(url_for("family.index"))
+        return redirect(_after_linking(pupil))
     return render_template("join/confirm.html", form=form, pupil=passcode.pupil)
 
 
@@ -130,6 +139,6 @@ def new_account():
             start_session(user)
             flash(_("Welcome to Hearth. %(child)s is now linked to your account.",
                     child=pupil.display_name), "success")
-            return redirect(url_for("family.index"))
+            return redirect(_after_linking(pupil))
     return render_template("join/new_account.html", form=form, pupil=passcode.pupil,
                            passcode_school=passcode.pupil.school)
