@@ -147,3 +147,56 @@ def get_or_404(model, ident, question):
             record_refusal(request.endpoint, model.__name__.lower(), ident)
         abort(404)
     return obj
+
+
+# ---- the Class Story and the pupils' own stories ---------------------------------------------
+
+def can_post_to_class(account, school_class):
+    """Teachers post to the classes they teach; senior leaders to any class, or (None) the whole
+    school."""
+    if not (account.is_authenticated and account.is_staff and account.is_active):
+        return False
+    if school_class is None:
+        return account.is_senior
+    return (same_school(account, school_class) and school_class.archived_at is None
+            and (account.is_senior or teaches(account, school_class)))
+
+
+def can_edit_post(account, post):
+    """The author, the class's other teachers, and senior leaders."""
+    if not (account.is_authenticated and account.is_staff and same_school(account, post)):
+        return False
+    return account.id == post.author_id or can_post_to_class(account, post.school_class)
+
+
+def can_view_post(account, post):
+    """A live post is seen by the class's families, pupils and staff (every class's for a
+    whole-school post); a draft or a scheduled post by those who may edit it."""
+    from .models.base import utcnow
+    if not same_school(account, post):
+        return False
+    if not post.is_live(utcnow()):
+        return can_edit_post(account, post)
+    if post.class_id is None:
+        return True
+    return can_view_class(account, post.school_class)
+
+
+def can_respond(account, target_visible):
+    """Likes and comments: parents and staff who can see the post or item; pupils read only."""
+    return bool(target_visible and account.is_authenticated and not account.is_pupil and account.is_active)
+
+
+def can_view_portfolio_item(account, item):
+    """A pupil's own story: the pupil, the pupil's family and the staff who can see the pupil; a
+    pending or sent-back item only the pupil and staff; classmates once sharing was approved."""
+    if not same_school(account, item):
+        return False
+    owner = item.pupil
+    if account.is_pupil and account.id != item.pupil_id:
+        return item.shared and account.class_id == owner.class_id
+    if not can_view_pupil(account, owner):
+        return False
+    if account.is_parent:
+        return item.approved
+    return True

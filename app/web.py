@@ -104,6 +104,8 @@ def configure_web(app):
     Htmx(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(asset_url=asset_url, csrf_token_value=generate_csrf)
+    from .text import linkify
+    app.jinja_env.filters["linkify"] = linkify
     from .policies import anyone, rule
 
     @app.route("/assets/<digest>/<path:filename>", endpoint="asset")
@@ -141,7 +143,11 @@ def configure_web(app):
         headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), interest-cohort=()")
         headers.setdefault("X-Robots-Tag", "noindex, nofollow")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.endpoint != "asset":
+        if request.endpoint == "media.file" and response.status_code in (200, 206, 304):
+            # A photo may be kept, but only as "ask again each time": every use goes back through
+            # its access and consent rule, and a 304 carries no image (SECURITY.md 21, 22).
+            headers["Cache-Control"] = "private, no-cache"
+        elif request.endpoint != "asset":
             if current_user and current_user.is_authenticated:
                 headers["Cache-Control"] = "private, no-store"
             else:

@@ -116,3 +116,51 @@ def make_cast(school, klass, other_class, pupil):
         "pupil": pupil,
         "other school's head": make_head(make_school()),
     }
+
+
+def photo_upload(name="photo.jpg", size=(64, 48), colour=(200, 120, 40), fmt="JPEG", **save):
+    """A real image file as a browser would send it (a werkzeug FileStorage)."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, fmt, **save)
+    buffer.seek(0)
+    return FileStorage(stream=buffer, filename=name, content_type="image/jpeg")
+
+
+def make_photo(uploader, tags=(), no_child=False, **kw):
+    """A photo through the real pipeline, staged (not in a post yet) and tagged."""
+    from app.models import MediaTag
+    from app.services.media import store_upload
+    media = store_upload(photo_upload(**kw), school_id=uploader.school_id, uploaded_by=uploader)
+    for pupil in tags:
+        media.tags.append(MediaTag(pupil_id=pupil.id))
+    media.no_child_confirmed = no_child
+    db.session.commit()
+    return media
+
+
+def set_consent(pupil, value):
+    """Photo consent as it would be recorded (history row and the pupil's current answer)."""
+    from app.models import PhotoConsent
+    db.session.add(PhotoConsent(school_id=pupil.school_id, pupil_id=pupil.id, value=value, source="staff"))
+    pupil.photo_consent = value
+    db.session.commit()
+    return pupil
+
+
+def make_post(author, school_class=None, body="Class news", kind="news", media=(), published=True,
+              published_at=None, **kw):
+    """A post straight into the database (no consent check: tests of the check post through the app)."""
+    from app.models import Post
+    when = published_at or (utcnow() - timedelta(minutes=1) if published else None)
+    post = Post(school_id=author.school_id, class_id=school_class.id if school_class else None,
+                author_id=author.id, kind=kind, body=body, published_at=when, **kw)
+    db.session.add(post)
+    db.session.flush()
+    for position, item in enumerate(media):
+        item.post_id, item.position = post.id, position
+    db.session.commit()
+    return post

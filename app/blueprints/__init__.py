@@ -13,6 +13,10 @@ BLUEPRINTS = [
     "reports",
     "reading",
     "points",
+    "stories",
+    "media",
+    "portfolio",
+    "consents",
 ]
 
 
