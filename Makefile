@@ -81,10 +81,13 @@ test: setup assets translations
 e2e: setup assets translations
 	$(BIN)/python -m pytest -n auto tests/e2e $(PYTEST_ARGS)
 
-## Benchmarks (not tests): page weight, and the points pages on an empty and a full school year.
+## Benchmarks (not tests): page weight, the points pages on an empty and a full school year, a
+## phone photo through the media pipeline, and the Class Story feed with 20 photos and 5 years of posts.
 bench: setup assets translations
-	$(BIN)/python -m benchmarks.page_weight; weight=$$?; \
-	$(BIN)/python -m benchmarks.points_scale && exit $$weight
+	status=0; \
+	for b in page_weight points_scale media_pipeline story_feed; do \
+		$(BIN)/python -m benchmarks.$$b || status=1; \
+	done; exit $$status
 
 lint: setup
 	$(BIN)/ruff check app tests

@@ -136,7 +136,109 @@ def build_demo(rng=None):
     _families(school, pupils, rng)
     _points_history(school, rng)
     db.session.commit()
+    _class_stories(school, rng)
     return school, True
+
+
+STORY_POSTS = [
+    ("news", "This week we have been learning about {topic}. Ask your child to tell you one thing they "
+             "found out!"),
+    ("celebration", "A huge well done to everyone for our class assembly this morning. We were so proud "
+                    "of how clearly you all spoke."),
+    ("reminder", "PE is on Tuesday and Thursday this half term: please send your child in their PE kit. "
+                 "Water bottles every day, please."),
+    ("home_learning", "Home learning this week: read together for 10 minutes a day and practise the spellings "
+                      "in the reading record. There are free phonics games at https://www.bbc.co.uk/bitesize"),
+    ("news", "Our science investigation today: which material keeps an ice cube frozen longest? The "
+             "results were a surprise."),
+    ("celebration", "Our reading champions this week have read every single day. Thank you, families, for "
+                    "all your support at home."),
+]
+TOPICS = ["the Romans", "volcanoes", "the water cycle", "plants and seeds", "the Great Fire of London",
+          "forces and magnets", "rivers", "our local area"]
+
+
+def _demo_picture(rng, width=1600, height=1200):
+    """A made-up "photo of learning": paint blobs on paper. Never a picture of a real child."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter
+    from werkzeug.datastructures import FileStorage
+    paper = tuple(rng.randint(225, 250) for _ in range(3))
+    image = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.randint(6, 14)):
+        colour = tuple(rng.randint(20, 230) for _ in range(3))
+        x, y = rng.randint(-200, width), rng.randint(-200, height)
+        size = rng.randint(80, 500)
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + size, y + size * rng.uniform(0.5, 1.2)), fill=colour)
+        else:
+            draw.rounded_rectangle((x, y, x + size, y + size // 2), radius=30, fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(2))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
+    buffer.seek(0)
+    return FileStorage(stream=buffer, filename="photo.jpg", content_type="image/jpeg")
+
+
+def _class_stories(school, rng, weeks=6):
+    """Photo consent for every pupil, and a few weeks of Class Story posts with photos, likes and
+    comments (pictures are drawn, never photographs of children)."""
+    from datetime import timedelta
+
+    from .models import Comment, Like, MediaTag, PhotoConsent, Post
+    from .models.base import utcnow
+    from .services.media import store_upload
+    pupils = list(db.session.scalars(select(Pupil).where(Pupil.school_id == school.id)))
+    for pupil in pupils:
+        roll = rng.random()
+        value = "yes" if roll < 0.85 else ("no" if roll < 0.93 else None)
+        if pupil.display_name.startswith(("Zosia ", "Maja ")):
+            value = "yes"
+        if value:
+            pupil.photo_consent = value
+            db.session.add(PhotoConsent(school_id=school.id, pupil_id=pupil.id, value=value, source="paper"))
+    parents_by_pupil = {}
+    for link in db.session.scalars(select(ParentLink).join(Pupil).where(Pupil.school_id == school.id)):
+        parents_by_pupil.setdefault(link.pupil_id, []).append(link.parent_id)
+    now = utcnow()
+    classes = list(db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == school.id)))
+    for klass in classes:
+        teacher = klass.teachers[0]
+        members = [p for p in pupils if p.class_id == klass.id]
+        consenting = [p for p in members if p.photo_consent == "yes"]
+        families = [pid for p in members for pid in parents_by_pupil.get(p.id, [])]
+        for n in range(weeks * 2):
+            kind, text = STORY_POSTS[n % len(STORY_POSTS)]
+            day = now - timedelta(days=(weeks * 2 - n) * 3.5)
+            when = day.replace(hour=rng.randint(12, 15), minute=rng.choice([5, 20, 35, 50]), second=0, microsecond=0)
+            post = Post(school_id=school.id, class_id=klass.id, author_id=teacher.id, kind=kind,
+                        body=text.format(topic=rng.choice(TOPICS)), published_at=when, created_at=when)
+            db.session.add(post)
+            db.session.flush()
+            photos = rng.choice([0, 1, 2, 3]) if n >= weeks * 2 - 4 else 0
+            for position in range(photos):
+                media = store_upload(_demo_picture(rng), school_id=school.id, uploaded_by=teacher,
+                                     allow=("image",))
+                media.post_id, media.position, media.created_at = post.id, position, when
+                media.alt_text = "Children's paintings on the classroom wall"
+                for pupil in rng.sample(consenting, k=min(len(consenting), rng.randint(1, 3))):
+                    media.tags.append(MediaTag(pupil_id=pupil.id))
+            for parent_id in rng.sample(families, k=min(len(families), rng.randint(0, 8))):
+                db.session.add(Like(user_id=parent_id, post_id=post.id, created_at=when))
+            if families and rng.random() < 0.4:
+                db.session.add(Comment(school_id=school.id, author_id=rng.choice(families), post_id=post.id,
+                                       body=rng.choice(["Thank you!", "Lovely to see this.",
+                                                        "She told us all about it at tea time."]),
+                                       created_at=when + timedelta(hours=3)))
+    head = db.session.scalar(select(User).where(User.school_id == school.id, User.role == ROLE_HEAD))
+    db.session.add(Post(school_id=school.id, class_id=None, author_id=head.id, kind="reminder",
+                        body="Welcome to Hearth, our new way to share your child's learning. The school "
+                             "office is still the place for absence, urgent matters and complaints.",
+                        published_at=now - timedelta(days=40), created_at=now - timedelta(days=40),
+                        pinned_at=now - timedelta(days=40)))
+    db.session.commit()
 
 
 def _points_history(school, rng, weeks=6):

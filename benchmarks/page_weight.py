@@ -31,7 +31,7 @@ def measure():
     folder = tempfile.mkdtemp(prefix="hearth-bench-")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
                       "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False,
-                      "MAIL_OUTBOX_DIR": os.path.join(folder, "mail")})
+                      "MAIL_OUTBOX_DIR": os.path.join(folder, "mail"), "MEDIA_ROOT": os.path.join(folder, "media")})
     with app.app_context():
         db.create_all()
         build_demo()
@@ -57,6 +57,10 @@ def measure():
             ("parent: reading log", parent, f"/reading/child/{pupil.id}"),
             ("head: school", head, "/admin/"),
             ("pupil home", pupil.get_id(), "/classroom/me"),
+            ("parent: class story", parent, "/stories/"),
+            ("parent: child's own story", parent, f"/portfolio/pupils/{pupil.id}"),
+            ("teacher: class story", teacher, f"/stories/class/{klass.id}"),
+            ("teacher: new post", teacher, f"/stories/new?class={klass.id}"),
         ]
     # Each request runs in an app context of its own, as in a real server.
     rows = []
