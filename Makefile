@@ -85,7 +85,7 @@ e2e: setup assets translations
 ## phone photo through the media pipeline, and the Class Story feed with 20 photos and 5 years of posts.
 bench: setup assets translations
 	status=0; \
-	for b in page_weight points_scale media_pipeline story_feed; do \
+	for b in page_weight points_scale media_pipeline story_feed portfolio_scale; do \
 		$(BIN)/python -m benchmarks.$$b || status=1; \
 	done; exit $$status
 

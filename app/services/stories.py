@@ -359,6 +359,7 @@ class PostCard:
     comments: int = 0
     seen: int | None = None
     families: int | None = None
+    hand_ins: tuple | None = None  # staff, class home-learning posts: (handed in, pupils)
 
 
 def feed_page(account, class_ids, *, whole_school=True, before=None, now=None, page_size=PAGE_SIZE):
@@ -415,6 +416,8 @@ def decorate(posts, account):
         for post in posts:
             cards[post.id].seen = seen.get(post.id, 0)
             cards[post.id].families = families.get(post.class_id, 0)
+        from .home_learning import add_hand_in_counts
+        add_hand_in_counts(cards)
     return cards
 
 

@@ -603,3 +603,16 @@ def test_a_short_video_is_tagged_published_and_streamed(world, login_as, tmp_pat
     ranged = parent.get(f"/media/{media_id}/video", headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206 and len(ranged.data) == 100 and ranged.mimetype == "video/mp4"
     assert login_as(world["people"]["sam's parent"]).get(f"/media/{media_id}/video").status_code == 404
+
+
+def test_senior_leaders_can_open_any_class_story_and_each_look_is_audited(world, login_as):
+    from app.models import AuditEntry
+    make_post(world["teacher"], world["other"], body="Ash class news")
+    senior = login_as(world["people"]["senior leader"])
+    page = senior.get("/stories/").get_data(as_text=True)
+    assert f'/stories/class/{world["klass"].id}"' in page and f'/stories/class/{world["other"].id}"' in page
+    assert "Ash class news" in senior.get(f"/stories/class/{world['other'].id}").get_data(as_text=True)
+    looks = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "monitoring.class_story_viewed"))
+    assert [entry.target_id for entry in looks] == [world["other"].id]
+    parent_page = login_as(world["people"]["zosia's parent"]).get("/stories/").get_data(as_text=True)
+    assert f'/stories/class/{world["other"].id}"' not in parent_page

@@ -30,8 +30,9 @@ from ...policies import (
     signed_in,
     staff,
 )
-from ...services import stories
+from ...services import home_learning, stories
 from ...services.media import UploadRefused, store_upload
+from ...services.points import PointsError
 from ...services.stories import ConsentRefused, PostDraft, StoryError
 from ..main.routes import safe_next
 from .forms import CommentForm, ConfirmForm, PostForm
@@ -53,7 +54,8 @@ def _feed(classes, *, whole_school, title, school_class=None):
     page = stories.feed_page(me, [c.id for c in classes], whole_school=whole_school, before=cursor)
     last_visit = _last_visit(me) if cursor is None else None
     context = dict(page=page, classes=classes, school_class=school_class, title=title,
-                   last_visit=last_visit, comment_form=CommentForm(), button=ConfirmForm())
+                   last_visit=last_visit, comment_form=CommentForm(), button=ConfirmForm(),
+                   nav_classes=_nav_classes(me) if cursor is None else [])
     if cursor is None and me.is_staff:
         class_ids = [c.id for c in classes]
         context["unfinished"] = stories.drafts_and_scheduled(me, class_ids, whole_school=me.is_senior)
@@ -65,6 +67,16 @@ def _feed(classes, *, whole_school, title, school_class=None):
                             max_age=400 * 24 * 3600, samesite="Lax", httponly=True,
                             secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+def _nav_classes(me):
+    """The classes offered as chips above the feed: one's own (a parent's children's, a teacher's);
+    senior leaders, who may look at any class (each look audited), every class of the school."""
+    if me.is_staff and me.is_senior:
+        return list(db.session.scalars(select(SchoolClass).where(
+            SchoolClass.school_id == me.school_id, SchoolClass.archived_at.is_(None))
+            .order_by(SchoolClass.year_group, SchoolClass.name)))
+    return stories.feed_classes(me)
 
 
 def _last_visit(me):
@@ -255,6 +267,48 @@ def review():
     classes = stories.feed_classes(me)
     posts = stories.photos_to_review(me, [c.id for c in classes], whole_school=me.is_senior)
     return render("stories/review.html", posts=posts)
+
+
+# ---- home learning: who has handed work in ------------------------------------------------------------
+
+def _task(post_id):
+    """A home-learning post for a class, looked up for someone who may edit it."""
+    item = _post(post_id, can_edit_post)
+    if not home_learning.is_task(item):
+        abort(404)
+    return item
+
+
+def _hand_ins_page(item, ticked=None, message=None, status=200):
+    found = home_learning.hand_ins(item)
+    return render("stories/hand_ins.html", status=status, post=item, found=found,
+                  ticked=found.to_award if ticked is None else ticked, message=message)
+
+
+@bp.route("/posts/<int:post_id>/hand-ins")
+@rule(staff)
+def hand_ins(post_id):
+    return _hand_ins_page(_task(post_id))
+
+
+@bp.route("/posts/<int:post_id>/hand-ins/award", methods=["POST"])
+@rule(staff)
+def award_hand_ins(post_id):
+    item = _task(post_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ticked = {int(v) for v in request.form.getlist("pupil") if v.isdigit()}
+    try:
+        awards, skipped = home_learning.award_for_task(item, _me(), ticked)
+    except PointsError as error:
+        return _hand_ins_page(item, ticked=ticked, message=str(error), status=422)
+    if awards:
+        flash(ngettext("A home-learning point for %(num)d pupil.", "A home-learning point each for %(num)d pupils.",
+                       len(awards)), "success")
+    if skipped:
+        flash(ngettext("%(num)d pupil already had a point for this task: none added.",
+                       "%(num)d pupils already had a point for this task: none added.", len(skipped)), "info")
+    return redirect(url_for(".hand_ins", post_id=item.id))
 
 
 # ---- writing a post --------------------------------------------------------------------------------
