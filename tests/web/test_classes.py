@@ -150,7 +150,7 @@ def test_class_page_lists_pupils_with_team_parents_and_outstanding_letters(world
     assert "Kingfishers" in r.text
     assert "2 pupils" in r.text
     assert "1 letter not used yet" in r.text and f"Codes ending {code[-2:]}" in r.text
-    rows = {name: row for name, row in re.findall(r'hx-disable>([^<]+)</span></span></th>(.*?)</tr>',
+    rows = {name: row for name, row in re.findall(r'hx-disable>([^<]+)</a></span></th>(.*?)</tr>',
                                                   r.text, re.S)}
     assert re.search(r"<td>1</td>", rows["Zosia K."])  # one parent linked
     assert re.search(r"<td>0</td>", rows["Kwame A."])

@@ -71,7 +71,10 @@ def test_teacher_adds_photos_and_a_note_for_one_family(world, login_as):
     assert len(media) == 2 and all(m.tagged_pupil_ids == {world["zosia"].id} for m in media)
     parent = login_as(world["people"]["zosia's parent"])
     page = parent.get(f"/portfolio/pupils/{world['zosia'].id}").get_data(as_text=True)
-    assert "Zosia read to the class today!" in page and f"/media/{media[0].id}/feed" in page
+    assert "Zosia read to the class today!" in page and f"/media/{media[0].id}/thumb" in page
+    assert f"/media/{media[0].id}/large" in page and f"/media/{media[0].id}/feed" not in page
+    item_page = parent.get(f"/portfolio/items/{item.id}").get_data(as_text=True)
+    assert f"/media/{media[0].id}/feed" in item_page
     assert login_as(world["people"]["maja's parent"]).get(f"/portfolio/pupils/{world['zosia'].id}").status_code == 404
 
 

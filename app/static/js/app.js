@@ -116,9 +116,21 @@
           name: file.name, size: Math.ceil(file.size / 1048576), limit: Math.floor(limit / 1048576)});
         return;
       }
-      queue = queue.then(function () { return uploadOne(form, file, row); });
+      form.busy = (form.busy || 0) + 1;
+      queue = queue.then(function () { return uploadOne(form, file, row); })
+        .then(function () { if (!--form.busy) form.warned = false; });
     });
   }
+  // A form marked data-wait is not sent while a photo is still uploading, unless asked twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target, wait = form.getAttribute("data-wait");
+    if (!wait || !form.busy || form.warned) return;
+    event.preventDefault();
+    form.warned = true;
+    var message = document.createElement("p");
+    message.className = "error"; message.setAttribute("role", "alert"); message.textContent = wait;
+    form.querySelector("#upload-status").appendChild(message);
+  }, true);
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (!(input.matches && input.matches("input[type=file][data-upload]"))) return;
