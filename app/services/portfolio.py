@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
-from ..models import Comment, Like, MediaFile, MediaTag, PortfolioItem, Post, Pupil, SchoolClass, User
+from ..models import Comment, Like, MediaFile, MediaTag, PortfolioItem, Post, Pupil, User
 from ..models.base import utcnow
 from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED, ITEM_PENDING, ITEM_SENT_BACK
@@ -379,10 +379,3 @@ def set_class_options(school_class, by, *, pupil_uploads_enabled, auto_approve):
     db.session.commit()
     return school_class
 
-
-def classes_by_id(school_id, class_ids):
-    if not class_ids:
-        return []
-    return list(db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id,
-                                                             SchoolClass.id.in_(class_ids))
-                                   .order_by(SchoolClass.year_group, SchoolClass.name)))
