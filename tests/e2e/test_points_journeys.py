@@ -87,6 +87,9 @@ def test_class_screen_without_javascript(live_server, make_context):
     # Reloading the page (a re-sent form on a weak connection) never awards twice.
     page.get_by_role("button", name="Select all").click()
     page.get_by_role("button", name=re.compile("Showing Values")).click()
+    # Wait for the redirect to land before reloading (reloading mid-navigation detaches the page).
+    expect(page.locator("#points-status")).to_contain_text("Showing Values")
+    expect(page.locator(".pupil-tile", has_text="Zosia K.").locator(".tile-count")).to_contain_text("1")
     page.reload()
     expect(page.locator(".pupil-tile", has_text="Zosia K.").locator(".tile-count")).to_contain_text("1")
 
