@@ -82,10 +82,11 @@ e2e: setup assets translations
 	$(BIN)/python -m pytest -n auto tests/e2e $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): page weight, the points pages on an empty and a full school year, a
-## phone photo through the media pipeline, and the Class Story feed with 20 photos and 5 years of posts.
+## phone photo through the media pipeline, the Class Story feed with 20 photos and 5 years of posts, and
+## messaging (the live poll across two gunicorn workers, a 500-message conversation, unread counts).
 bench: setup assets translations
 	status=0; \
-	for b in page_weight points_scale media_pipeline story_feed portfolio_scale; do \
+	for b in page_weight points_scale media_pipeline story_feed portfolio_scale messaging; do \
 		$(BIN)/python -m benchmarks.$$b || status=1; \
 	done; exit $$status
 

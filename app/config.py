@@ -60,6 +60,27 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/London"
     BABEL_TRANSLATION_DIRECTORIES = "i18n"
 
+    # Languages: what people write (posts, comments, portfolio, messages), machine-translated on
+    # request through deep-translator. Off unless a provider is chosen: nothing leaves the school.
+    # google (no key) | microsoft (key, region) | deepl (key) | libre (the school's own
+    # LibreTranslate: URL, and a key if the server asks for one) | "" (off).
+    TRANSLATION_PROVIDER = os.environ.get("TRANSLATION_PROVIDER", "").strip().lower()
+    TRANSLATION_API_KEY = os.environ.get("TRANSLATION_API_KEY")
+    # LibreTranslate's address (https://translate.example-school.org.uk/); for the other providers
+    # it replaces their public address (a proxy, DeepL Pro, or a local stand-in in tests).
+    TRANSLATION_URL = os.environ.get("TRANSLATION_URL")
+    TRANSLATION_REGION = os.environ.get("TRANSLATION_REGION")  # Microsoft: the resource's region
+    # Every provider call has this hard deadline (seconds); the original text is shown after it.
+    TRANSLATION_TIMEOUT = float(os.environ.get("TRANSLATION_TIMEOUT", "3"))
+    # Provider calls in flight at once in one process; more are refused at once, never queued.
+    TRANSLATION_MAX_CALLS = int(os.environ.get("TRANSLATION_MAX_CALLS", "4"))
+    # After this many failures in a row, no call for this many seconds (the circuit breaker).
+    TRANSLATION_BREAKER_FAILURES = int(os.environ.get("TRANSLATION_BREAKER_FAILURES", "5"))
+    TRANSLATION_BREAKER_SECONDS = float(os.environ.get("TRANSLATION_BREAKER_SECONDS", "120"))
+    # Translations into the class's families' languages prepared when a post is published:
+    # thread (in the background) | inline (before the request ends) | off.
+    TRANSLATION_PREFETCH = os.environ.get("TRANSLATION_PREFETCH", "thread").strip().lower()
+
     # Rate limits (SECURITY.md 3, 5)
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
@@ -112,6 +133,12 @@ class TestConfig(Config):
     PUBLIC_URL = "http://localhost"
     # Still Argon2id, but cheap: tests hash many passwords. Production uses the defaults.
     ARGON2_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Never the internet: a test that translates points these at a local stand-in server.
+    TRANSLATION_PROVIDER = ""
+    TRANSLATION_API_KEY = None
+    TRANSLATION_URL = None
+    TRANSLATION_REGION = None
+    TRANSLATION_PREFETCH = "inline"
 
 
 class ProductionConfig(Config):

@@ -137,6 +137,9 @@ def build_demo(rng=None):
     _points_history(school, rng)
     db.session.commit()
     _class_stories(school, rng)
+    _stored_translations(school)
+    from .demo_messages import add_calendar_and_messages
+    add_calendar_and_messages(school)
     return school, True
 
 
@@ -238,6 +241,32 @@ def _class_stories(school, rng, weeks=6):
                              "office is still the place for absence, urgent matters and complaints.",
                         published_at=now - timedelta(days=40), created_at=now - timedelta(days=40),
                         pinned_at=now - timedelta(days=40)))
+    db.session.commit()
+
+
+DEMO_TRANSLATIONS = os.path.join(os.path.dirname(__file__), "data", "demo_translations.json")
+
+
+def _stored_translations(school):
+    """The Class Story's posts in the demo families' languages, translated by people and stored as
+    the translation cache would store them: the demo shows translation working with no network.
+    Text nobody translated here (new posts) goes to the configured provider, if any."""
+    import json
+
+    from .models import GlossaryTerm, Post, Translation
+    from .services.translation import source_hash
+    with open(DEMO_TRANSLATIONS, encoding="utf-8") as fh:
+        stored = json.load(fh)
+    source = stored["source_language"]
+    wanted = set(db.session.scalars(select(User.locale).where(
+        User.school_id == school.id, User.role == ROLE_PARENT, User.locale.is_not(None))))
+    texts = set(db.session.scalars(select(Post.body).where(Post.school_id == school.id)))
+    for text in sorted(texts):
+        for language, translated in sorted(stored["translations"].get(text, {}).items()):
+            if language in wanted:
+                db.session.add(Translation(school_id=school.id, source_hash=source_hash(source, text),
+                                           target_language=language, text=translated, provider="demo"))
+    db.session.add(GlossaryTerm(school_id=school.id, term="Hearth"))  # the app's name stays as it is
     db.session.commit()
 
 

@@ -100,12 +100,22 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _unread_messages():
+    """Called by the navigation, so that pages without it cost no query."""
+    from flask_login import current_user
+
+    from .services.messaging import nav_unread
+    return nav_unread(current_user)
+
+
 def configure_web(app):
     Htmx(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(asset_url=asset_url, csrf_token_value=generate_csrf)
     from .text import linkify
     app.jinja_env.filters["linkify"] = linkify
+    from flask_babel import format_decimal
+    app.jinja_env.filters["format_number"] = format_decimal
     from .policies import anyone, rule
 
     @app.route("/assets/<digest>/<path:filename>", endpoint="asset")
@@ -131,6 +141,7 @@ def configure_web(app):
             "language_choices": [(code, LANGUAGE_NAMES[code]) for code in available_languages()],
             "csrf_token_value": generate_csrf,
             "role_labels": ROLE_LABELS,
+            "unread_messages": _unread_messages,
         }
 
     @app.after_request

@@ -181,3 +181,43 @@ def without_secrets(html):
     html = re.sub(r'(<input[^>]*name="(?:csrf_token|request_key)"[^>]*value=")[^"]*', r"\1", html)
     html = re.sub(r'(<input[^>]*value=")[^"]*("[^>]*name="(?:csrf_token|request_key)")', r"\1\2", html)
     return re.sub(r'("X-CSRFToken": ")[^"]*', r"\1", html)
+
+
+def count_queries(fn):
+    """How many SQL statements fn() runs."""
+    from sqlalchemy import event
+    count = 0
+
+    def before(*args, **kwargs):
+        nonlocal count
+        count += 1
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return count
+
+
+# ---- translation providers: local stand-ins (tests/translation_servers.py) ----------------------------
+
+@pytest.fixture
+def libre_server():
+    """A server speaking LibreTranslate's API on 127.0.0.1; `.calls` records what it was sent."""
+    from tests.translation_servers import running
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def google_server():
+    """A stand-in for the Google page deep-translator's GoogleTranslator scrapes (and DeepL's and
+    Microsoft's APIs, on their own paths)."""
+    from tests.translation_servers import running
+    with running() as server:
+        yield server
+
+
+def use_provider(app, server, name, **settings):
+    """Point the app's translation at a stand-in server as provider `name` (libre, google, ...)."""
+    app.config.update(server.provider_config(name), **settings)

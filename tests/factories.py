@@ -164,3 +164,54 @@ def make_post(author, school_class=None, body="Class news", kind="news", media=(
         item.post_id, item.position = post.id, position
     db.session.commit()
     return post
+
+
+def make_calendar_entry(school, kind="term", name=None, first_day=None, last_day=None, created_by=None):
+    """A term, holiday, INSET day or bank holiday straight into the database (dates as given)."""
+    from app.models import CalendarEntry
+    entry = CalendarEntry(school_id=school.id, kind=kind, name=name or f"{kind.title()} {next(_seq)}",
+                          first_day=first_day, last_day=last_day or first_day,
+                          created_by_id=created_by.id if created_by else None)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def make_staff_hours(user, days):
+    """A staff member's own week: {weekday: (starts, ends)}."""
+    from app.models import StaffHours
+    for weekday, (starts, ends) in days.items():
+        db.session.add(StaffHours(user_id=user.id, weekday=weekday, starts=starts, ends=ends))
+    db.session.commit()
+    return user
+
+
+def make_away(user, first_day, last_day=None, note=""):
+    from app.models import StaffAway
+    away = StaffAway(school_id=user.school_id, user_id=user.id, first_day=first_day,
+                     last_day=last_day or first_day, note=note)
+    db.session.add(away)
+    db.session.commit()
+    return away
+
+
+def make_comment(author, target, body="Lovely!", language=None, hidden=False):
+    """A comment on a post or a portfolio item, straight into the database."""
+    from app.models import Comment, Post
+    field = "post_id" if isinstance(target, Post) else "portfolio_item_id"
+    comment = Comment(school_id=author.school_id, author_id=author.id, body=body, language=language,
+                      hidden_at=utcnow() if hidden else None, **{field: target.id})
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+def make_translation(school, text, source, target, translated, provider="demo"):
+    """A stored translation, as the cache keeps it."""
+    from app.models import Translation
+    from app.services.translation import source_hash
+    row = Translation(school_id=school.id, source_hash=source_hash(source, text), target_language=target,
+                      text=translated, provider=provider)
+    db.session.add(row)
+    db.session.commit()
+    return row

@@ -17,6 +17,9 @@ BLUEPRINTS = [
     "media",
     "portfolio",
     "consents",
+    "translate",
+    "calendar",
+    "messages",
 ]
 
 

@@ -1,7 +1,7 @@
 """Uploaded media: photos, one short video per post, documents. Files live under MEDIA_ROOT.
 
-A file is *staged* (no post, no portfolio item) between its upload and the save of the post or
-item it belongs to; staged files are seen by their uploader only and pruned after a day.
+A file is *staged* (no post, portfolio item or message) between its upload and the save of what
+it belongs to; staged files are seen by their uploader only and pruned after a day.
 """
 from ..extensions import db
 from .base import utcnow
@@ -45,6 +45,7 @@ class MediaFile(db.Model):
     uploaded_by_pupil_id = db.Column(db.ForeignKey("pupil.id", ondelete="CASCADE"))
     post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"))
     portfolio_item_id = db.Column(db.ForeignKey("portfolio_item.id", ondelete="CASCADE"))
+    message_id = db.Column(db.ForeignKey("message.id", ondelete="CASCADE"), index=True)
     position = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
@@ -69,7 +70,7 @@ class MediaFile(db.Model):
 
     @property
     def staged(self):
-        return self.post_id is None and self.portfolio_item_id is None
+        return self.post_id is None and self.portfolio_item_id is None and self.message_id is None
 
     @property
     def tagged_pupil_ids(self):

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     name = db.Column(db.String(120), nullable=False)
     role = db.Column(db.String(20), nullable=False)
     locale = db.Column(db.String(10))
+    # Show the machine translation of posts and messages in other languages straight away.
+    always_translate = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     can_manage_school = db.Column(db.Boolean, nullable=False, default=False)
     status = db.Column(db.String(12), nullable=False, default="active")  # active, suspended, ended
     status_reason = db.Column(db.Text)
@@ -135,6 +137,7 @@ class Pupil(UserMixin, db.Model):
     can_manage_school = False
     session_kind = "pupil"
     locale = None
+    always_translate = False
 
     @property
     def name(self):

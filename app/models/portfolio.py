@@ -23,6 +23,7 @@ class PortfolioItem(db.Model):
     added_by_id = db.Column(db.ForeignKey("user.id"))  # a teacher; empty when the pupil added it
     by_pupil = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     body = db.Column(db.Text, nullable=False, default="")  # a caption, a note or a piece of writing
+    language = db.Column(db.String(10))  # what the body is written in; empty: the school's default
     status = db.Column(db.String(10), nullable=False, default=ITEM_PENDING)
     share_requested = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     shared_at = db.Column(db.DateTime)  # a teacher approved sharing with the class

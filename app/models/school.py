@@ -1,4 +1,6 @@
 """The school's structure: schools, classes, teams (houses)."""
+from datetime import time
+
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
@@ -39,6 +41,13 @@ class School(db.Model):
     needs_work_enabled = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     # Class Story comments: by default a parent's comment is seen by staff and that family only.
     comments_open_to_class = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # Translating what people write (posts, comments, messages): the school may switch it off.
+    content_translation_enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    # The school calendar: working days (0 = Monday) and the hours staff are expected to look at
+    # messages (the policy's 8am to 5.30pm), in the school's time zone. Outside them: quiet hours.
+    day_starts = db.Column(db.Time, nullable=False, default=time(8, 0), server_default="08:00:00")
+    day_ends = db.Column(db.Time, nullable=False, default=time(17, 30), server_default="17:30:00")
+    working_days = db.Column(db.String(20), nullable=False, default="0,1,2,3,4", server_default="0,1,2,3,4")
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     classes = db.relationship("SchoolClass", back_populates="school", lazy="select")

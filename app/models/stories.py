@@ -29,6 +29,7 @@ class Post(db.Model):
     author_id = db.Column(db.ForeignKey("user.id"), nullable=False)
     kind = db.Column(db.String(20), nullable=False, default="news")
     body = db.Column(db.Text, nullable=False, default="")
+    language = db.Column(db.String(10))  # what the body is written in; empty: the school's default
     published_at = db.Column(db.DateTime)
     pinned_at = db.Column(db.DateTime)
     comments_enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
@@ -109,6 +110,7 @@ class Comment(db.Model):
     post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"))
     portfolio_item_id = db.Column(db.ForeignKey("portfolio_item.id", ondelete="CASCADE"))
     body = db.Column(db.Text, nullable=False)
+    language = db.Column(db.String(10))  # what the body is written in; empty: the school's default
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     hidden_at = db.Column(db.DateTime)
     hidden_by_id = db.Column(db.ForeignKey("user.id"))

@@ -225,7 +225,7 @@ def prune_staged(older_than=timedelta(days=1)):
     """Delete files uploaded for a post or portfolio item that was never saved; return how many."""
     cutoff = utcnow() - older_than
     staged = db.session.scalars(select(MediaFile).where(
-        MediaFile.post_id.is_(None), MediaFile.portfolio_item_id.is_(None),
+        MediaFile.post_id.is_(None), MediaFile.portfolio_item_id.is_(None), MediaFile.message_id.is_(None),
         MediaFile.created_at < cutoff)).all()
     for media in staged:
         discard(media)

@@ -20,6 +20,7 @@ from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED, ITEM_PENDING, ITEM_SENT_BACK
 from .audit import audit
 from .stories import MAX_BODY, MAX_PHOTOS, StoryError, add_responses, comments_for, visible_comments_clause
+from .translation import prefetch_portfolio_item, writing_language
 
 PAGE_SIZE = 30
 QUEUE_LIMIT = 60
@@ -139,7 +140,7 @@ def item_comments(item, account):
 
 # ---- a teacher adds to one pupil's story ---------------------------------------------------------
 
-def add_teacher_item(pupil, by, body, media_list, now=None):
+def add_teacher_item(pupil, by, body, media_list, now=None, language=None):
     """A teacher puts photos or a note on one pupil's own story: only that family and staff see it."""
     body = (body or "").replace("\r\n", "\n").strip()
     if len(body) > MAX_BODY:
@@ -152,8 +153,8 @@ def add_teacher_item(pupil, by, body, media_list, now=None):
         raise StoryError(_("Write a note or add a photo first."), "body")
     now = now or utcnow()
     item = PortfolioItem(school_id=pupil.school_id, pupil_id=pupil.id, class_id=pupil.class_id,
-                         added_by_id=by.id, by_pupil=False, body=body, status=ITEM_APPROVED,
-                         reviewed_by_id=by.id, reviewed_at=now, created_at=now)
+                         added_by_id=by.id, by_pupil=False, body=body, language=language or writing_language(by),
+                         status=ITEM_APPROVED, reviewed_by_id=by.id, reviewed_at=now, created_at=now)
     db.session.add(item)
     db.session.flush()
     for position, media in enumerate(media_list):
@@ -163,6 +164,7 @@ def add_teacher_item(pupil, by, body, media_list, now=None):
     audit("portfolio.item_added", "portfolio_item", item.id, actor=by, school_id=pupil.school_id,
           detail={"pupil_id": pupil.id, "media": len(media_list)})
     db.session.commit()
+    prefetch_portfolio_item(item)
     return item
 
 
@@ -195,7 +197,7 @@ def staged_pupil_media(pupil, media_ids):
     rows = db.session.scalars(select(MediaFile).where(
         MediaFile.id.in_(media_ids), MediaFile.school_id == pupil.school_id,
         MediaFile.uploaded_by_pupil_id == pupil.id, MediaFile.post_id.is_(None),
-        MediaFile.portfolio_item_id.is_(None)))
+        MediaFile.portfolio_item_id.is_(None), MediaFile.message_id.is_(None)))
     found = {m.id: m for m in rows}
     return [found[i] for i in media_ids if i in found]
 
@@ -208,7 +210,7 @@ def remove_pupil_upload(pupil, media):
         db.session.commit()
 
 
-def add_pupil_item(pupil, *, body, media_list, share_requested=False, task=None, now=None):
+def add_pupil_item(pupil, *, body, media_list, share_requested=False, task=None, now=None, language=None):
     """A pupil's photos (with an optional caption) or a short piece of writing. It waits for a
     teacher, or is approved at once when the class approves automatically; sharing with the class
     always waits for a teacher."""
@@ -228,7 +230,8 @@ def add_pupil_item(pupil, *, body, media_list, share_requested=False, task=None,
     school_class = pupil.school_class
     automatic = school_class.auto_approve_portfolio
     item = PortfolioItem(school_id=pupil.school_id, pupil_id=pupil.id, class_id=school_class.id,
-                         by_pupil=True, body=body, status=ITEM_APPROVED if automatic else ITEM_PENDING,
+                         by_pupil=True, body=body, language=language or writing_language(pupil),
+                         status=ITEM_APPROVED if automatic else ITEM_PENDING,
                          share_requested=bool(share_requested), reviewed_at=now if automatic else None,
                          home_learning_post_id=task.id if task is not None else None, created_at=now)
     db.session.add(item)
@@ -239,6 +242,8 @@ def add_pupil_item(pupil, *, body, media_list, share_requested=False, task=None,
           detail={"class_id": school_class.id, "status": item.status, "media": len(media_list),
                   "share_requested": item.share_requested, "home_learning_post_id": item.home_learning_post_id})
     db.session.commit()
+    if item.approved:
+        prefetch_portfolio_item(item)
     return item
 
 

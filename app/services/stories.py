@@ -32,6 +32,7 @@ from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED
 from ..models.stories import POST_KINDS
 from .audit import audit
+from .translation import forget_texts, prefetch_post, writing_language
 
 PAGE_SIZE = 10
 MAX_BODY = 5000
@@ -126,7 +127,7 @@ def staged_media(account, media_ids):
         return []
     rows = db.session.scalars(select(MediaFile).where(
         MediaFile.id.in_(media_ids), MediaFile.school_id == account.school_id,
-        MediaFile.portfolio_item_id.is_(None)))
+        MediaFile.portfolio_item_id.is_(None), MediaFile.message_id.is_(None)))
     found = {m.id: m for m in rows}
     return [found[i] for i in media_ids if i in found]
 
@@ -149,6 +150,7 @@ class PostDraft:
     tags: dict = field(default_factory=dict)  # media id -> set of pupil ids
     no_child: set = field(default_factory=set)  # media ids confirmed to show no child
     alt: dict = field(default_factory=dict)  # media id -> alt text
+    language: str | None = None  # what the body is written in (None: the writer's, see writing_language)
 
 
 def apply_media_choices(media_list, draft, pupils_by_id):
@@ -205,9 +207,10 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
             raise ConsentRefused(problems)
 
     created = post is None
+    language = draft.language or writing_language(author, current=None if created else post.language)
     if created:
         post = Post(school_id=school.id, class_id=school_class.id if school_class else None,
-                    author_id=author.id, kind=draft.kind, body=body, created_at=now)
+                    author_id=author.id, kind=draft.kind, body=body, language=language, created_at=now)
         db.session.add(post)
     else:
         live_before = post.is_live(now)
@@ -215,7 +218,7 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
             db.session.add(PostRevision(post_id=post.id, kind=post.kind, body=post.body,
                                         edited_by_id=author.id, edited_at=now))
             post.edited_at = now
-        post.kind, post.body = draft.kind, body
+        post.kind, post.body, post.language = draft.kind, body, language
     post.comments_enabled = draft.comments_enabled
     if not publishing:
         post.published_at = None
@@ -235,6 +238,7 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
     audit(action, "post", post.id, actor=author, school_id=school.id,
           detail={"class_id": post.class_id, "state": post_state(post, now), "media": len(media_list)})
     db.session.commit()
+    prefetch_post(post)  # translations for the class's families, prepared without waiting for them
     return post
 
 
@@ -268,7 +272,11 @@ def delete_post(post, by):
         _discard_media(media)
     audit("story.post_deleted", "post", post.id, actor=by, school_id=post.school_id,
           detail={"class_id": post.class_id, "author_id": post.author_id})
+    texts = [(post.body, post.language)] + [(r.body, post.language) for r in post.revisions]
+    texts += db.session.execute(select(Comment.body, Comment.language).where(Comment.post_id == post.id)).all()
     db.session.delete(post)
+    db.session.flush()
+    forget_texts(post.school_id, texts)  # no translation outlives the text it came from
     db.session.commit()
 
 
@@ -299,7 +307,8 @@ def move_to_own_story(media, pupil, by, caption=""):
     where only the pupil's family and staff see it."""
     item = PortfolioItem(school_id=pupil.school_id, pupil_id=pupil.id, class_id=pupil.class_id,
                          added_by_id=by.id, by_pupil=False, body=(caption or "").strip()[:MAX_BODY],
-                         status=ITEM_APPROVED, reviewed_by_id=by.id, reviewed_at=utcnow())
+                         language=writing_language(by), status=ITEM_APPROVED, reviewed_by_id=by.id,
+                         reviewed_at=utcnow())
     db.session.add(item)
     db.session.flush()
     for tag in list(media.tags):
@@ -598,7 +607,7 @@ def like_summary(target, user):
     return liked, count
 
 
-def add_comment(target, author, body):
+def add_comment(target, author, body, language=None):
     body = (body or "").replace("\r\n", "\n").strip()
     if isinstance(target, Post) and not target.comments_enabled:
         raise StoryError(_("Comments are turned off for this post."), "body")
@@ -607,7 +616,8 @@ def add_comment(target, author, body):
     if len(body) > MAX_COMMENT:
         raise StoryError(_("Comments can be up to %(num)d characters (this one has %(len)d).",
                            num=MAX_COMMENT, len=len(body)), "body")
-    comment = Comment(school_id=author.school_id, author_id=author.id, body=body, **_target_fields(target))
+    comment = Comment(school_id=author.school_id, author_id=author.id, body=body,
+                      language=language or writing_language(author), **_target_fields(target))
     db.session.add(comment)
     db.session.flush()
     audit("story.comment_added", "comment", comment.id, actor=author, school_id=author.school_id,
@@ -636,4 +646,6 @@ def delete_comment(comment, by):
           detail={"author_id": comment.author_id, **({"post_id": comment.post_id} if comment.post_id else
                                                       {"portfolio_item_id": comment.portfolio_item_id})})
     db.session.delete(comment)
+    db.session.flush()
+    forget_texts(comment.school_id, [(comment.body, comment.language)])
     db.session.commit()

@@ -8,16 +8,15 @@ re-rendered block with its new marker.
 from datetime import timedelta
 
 from babel.dates import format_skeleton
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.datastructures import Headers
 
 from ...extensions import db
-from ...htmx import render
+from ...htmx import NothingNew, render
 from ...models import ParentLink, Pupil, SchoolClass
 from ...policies import can_view_pupil, get_or_404, parent, rule
 from ...services import points
@@ -27,23 +26,6 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 POLL = "every 25s"  # an award shows within 30 seconds
 CHART_WEEKS = 10
 AWARDS_SHOWN = 50
-
-
-class NothingNew(Response):
-    """204 for a poll that found no change, as small as HTTP allows.
-
-    The security headers describe a document (CSP, framing, sniffing) and mean nothing on an empty
-    answer, and the session cookie is not sent again: a page left open then costs no cookie per
-    poll, and a poll does not keep the session alive as if the parent were active. The app's
-    after-request hooks still run; what they add is dropped here, when the response is sent."""
-    KEEP = frozenset({"cache-control"})
-
-    def __init__(self):
-        super().__init__(status=204)
-
-    def get_wsgi_headers(self, environ):
-        headers = super().get_wsgi_headers(environ)
-        return Headers([(name, value) for name, value in headers.items() if name.lower() in self.KEEP])
 
 
 def children_of(user):

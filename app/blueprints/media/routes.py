@@ -1,17 +1,18 @@
 """Uploaded photos, videos and documents, served only through the rule of what they belong to.
 
 A class post's photo follows the post's rule *and* the consent of every child in it, checked at
-each request; a photo on a pupil's own story follows that story's rule; a file not yet saved in a
+each request; a photo on a pupil's own story follows that story's rule; a message's file is seen by
+the two sides of the conversation (not once the sender has hidden the message); a file not yet saved in a
 post is seen by its uploader only. Anything else is missing (404), and the refusal is audited.
 """
 from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from ...extensions import db
-from ...models import MediaFile, PortfolioItem, Post
+from ...models import Conversation, MediaFile, Message, PortfolioItem, Post
 from ...models.media import VARIANTS
 from ...policies import can_view_portfolio_item, can_view_post, record_refusal, rule, signed_in
-from ...services import stories
+from ...services import messaging, stories
 from ...services.media import media_response
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -29,6 +30,10 @@ def can_view_media(account, media):
     if media.portfolio_item_id is not None:
         item = db.session.get(PortfolioItem, media.portfolio_item_id)
         return item is not None and can_view_portfolio_item(account, item)
+    if media.message_id is not None:
+        message = db.session.get(Message, media.message_id)
+        return (message is not None and message.hidden_at is None
+                and messaging.is_participant(account, db.session.get(Conversation, message.conversation_id)))
     if account.is_pupil:
         return media.uploaded_by_pupil_id == account.id
     return media.uploaded_by_id == account.id

@@ -25,7 +25,7 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var elt = event.detail.elt, url = event.detail.xhr && event.detail.xhr.responseURL;
     if (elt.hasAttribute && elt.hasAttribute("data-poll") && url &&
-        new URL(url).pathname !== elt.getAttribute("hx-get")) {
+        new URL(url).pathname !== new URL(elt.getAttribute("hx-get"), window.location.href).pathname) {
       event.detail.shouldSwap = false;
       window.location.reload();
     }

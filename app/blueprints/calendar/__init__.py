@@ -1,0 +1,1 @@
+"""The school calendar (term dates, closures, the school's hours) and staff working hours."""

@@ -1,0 +1,103 @@
+"""Private conversations: a member of staff with a parent (about one child), or with a pupil.
+
+Messages are never deleted (a safeguarding record). A sender may hide a message within a minute of
+sending it; it stays in the record and both sides see that a message was withdrawn.
+
+Each conversation keeps the id of the newest message sent to each side and how far each side has
+read, so that "Seen" and the unread counts cost one small query, whatever the history.
+"""
+from ..extensions import db
+from .base import utcnow
+
+KIND_PARENT = "parent"  # staff <-> parent, about one child
+KIND_PUPIL = "pupil"    # staff <-> pupil
+
+
+class Conversation(db.Model):
+    __table_args__ = (
+        db.Index("ix_conversation_staff", "staff_id", "last_message_at"),
+        db.Index("ix_conversation_parent", "parent_id", "last_message_at"),
+        db.Index("ix_conversation_pupil", "pupil_id", "kind", "last_message_at"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    school_id = db.Column(db.ForeignKey("school.id"), nullable=False, index=True)
+    kind = db.Column(db.String(10), nullable=False)
+    # One conversation per pair (and child): "parent:<staff>:<parent>:<pupil>" or "pupil:<staff>:<pupil>".
+    pair_key = db.Column(db.String(80), nullable=False, unique=True)
+    staff_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    parent_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"))  # KIND_PARENT only
+    pupil_id = db.Column(db.ForeignKey("pupil.id", ondelete="CASCADE"), nullable=False)  # the child, or the pupil
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_message_at = db.Column(db.DateTime)
+    last_message_id = db.Column(db.Integer)
+    # The newest message sent *to* each side, and the newest each side has read.
+    last_to_staff_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    last_to_other_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    staff_read_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    staff_read_at = db.Column(db.DateTime)
+    other_read_id = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    other_read_at = db.Column(db.DateTime)
+    hidden_count = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # for the live marker
+
+    staff = db.relationship("User", foreign_keys=[staff_id])
+    parent = db.relationship("User", foreign_keys=[parent_id])
+    pupil = db.relationship("Pupil", foreign_keys=[pupil_id])
+
+    @property
+    def with_pupil(self):
+        return self.kind == KIND_PUPIL
+
+
+class Message(db.Model):
+    __table_args__ = (
+        db.Index("ix_message_conversation", "conversation_id", "id"),
+        db.CheckConstraint("(sender_user_id IS NULL) <> (sender_pupil_id IS NULL)", name="one_sender"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
+    conversation_id = db.Column(db.ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False)
+    sender_user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"))
+    sender_pupil_id = db.Column(db.ForeignKey("pupil.id", ondelete="CASCADE"))
+    from_staff = db.Column(db.Boolean, nullable=False)
+    body = db.Column(db.Text, nullable=False, default="")
+    language = db.Column(db.String(10))  # the language it was written in
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Sent to several families at once: the same id on each copy.
+    broadcast_key = db.Column(db.String(32), index=True)
+    # Arrived while the member of staff was in quiet hours (delivered, not notified then).
+    in_quiet_hours = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    hidden_at = db.Column(db.DateTime)
+
+    sender_user = db.relationship("User", foreign_keys=[sender_user_id])
+    sender_pupil = db.relationship("Pupil", foreign_keys=[sender_pupil_id])
+    attachments = db.relationship("MediaFile", lazy="selectin", order_by="MediaFile.position",
+                                  primaryjoin="MediaFile.message_id == Message.id",
+                                  foreign_keys="MediaFile.message_id", viewonly=True)
+
+    @property
+    def hidden(self):
+        return self.hidden_at is not None
+
+    @property
+    def sender_name(self):
+        return self.sender_user.name if self.sender_user is not None else self.sender_pupil.display_name
+
+
+class PupilMessagingYear(db.Model):
+    """A year group whose pupils may message their teachers (off unless the school switches it on)."""
+    school_id = db.Column(db.ForeignKey("school.id", ondelete="CASCADE"), primary_key=True)
+    year_group = db.Column(db.Integer, primary_key=True)
+
+
+class ContentReport(db.Model):
+    """Someone reported a message, post, comment or portfolio item to the senior leaders."""
+    __table_args__ = (db.Index("ix_content_report_open", "school_id", "status", "created_at"),)
+    id = db.Column(db.Integer, primary_key=True)
+    school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
+    target_type = db.Column(db.String(20), nullable=False)  # message, post, comment, portfolio_item
+    target_id = db.Column(db.Integer, nullable=False)
+    reporter_user_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    reporter_pupil_id = db.Column(db.ForeignKey("pupil.id", ondelete="SET NULL"))
+    reason = db.Column(db.Text, nullable=False, default="")
+    status = db.Column(db.String(12), nullable=False, default="open")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
