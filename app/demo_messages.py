@@ -92,6 +92,7 @@ def add_calendar_and_messages(school):
     zosia = db.session.scalar(select(Pupil).join(ParentLink, ParentLink.pupil_id == Pupil.id)
                               .where(ParentLink.parent_id == parent.id, Pupil.class_id == three_k.id))
     now = utcnow()
+    parent.always_translate = True  # she reads the teacher's English in Polish straight away
     # A class reminder, sent to every 3K family at once (each in its own conversation).
     families = list(db.session.scalars(select(Pupil.id).where(Pupil.class_id == three_k.id,
                                                                Pupil.status == "active")))
