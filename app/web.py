@@ -142,6 +142,7 @@ def configure_web(app):
             "csrf_token_value": generate_csrf,
             "role_labels": ROLE_LABELS,
             "unread_messages": _unread_messages,
+            "new_request_key": lambda: uuid.uuid4().hex,
         }
 
     @app.after_request

@@ -52,6 +52,10 @@ class Message(db.Model):
     __table_args__ = (
         db.Index("ix_message_conversation", "conversation_id", "id"),
         db.CheckConstraint("(sender_user_id IS NULL) <> (sender_pupil_id IS NULL)", name="one_sender"),
+        # A double tap or a re-sent form carries the same key: one message (SECURITY.md 31).
+        db.UniqueConstraint("sender_user_id", "request_key", name="uq_message_user_key"),
+        db.UniqueConstraint("sender_pupil_id", "request_key", name="uq_message_pupil_key"),
+        db.UniqueConstraint("conversation_id", "broadcast_key", name="uq_message_broadcast"),
     )
     id = db.Column(db.Integer, primary_key=True)
     school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
@@ -64,6 +68,7 @@ class Message(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # Sent to several families at once: the same id on each copy.
     broadcast_key = db.Column(db.String(32), index=True)
+    request_key = db.Column(db.String(64))  # from the sender's form; unique per sender
     # Arrived while the member of staff was in quiet hours (delivered, not notified then).
     in_quiet_hours = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     hidden_at = db.Column(db.DateTime)

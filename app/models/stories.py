@@ -22,10 +22,13 @@ class Post(db.Model):
     __table_args__ = (
         db.Index("ix_post_feed", "school_id", "class_id", "published_at", "id"),
         db.Index("ix_post_author", "author_id", "created_at"),
+        # The editor's key: a double tap on Publish makes one post (SECURITY.md 31).
+        db.UniqueConstraint("author_id", "request_key", name="uq_post_author_key"),
     )
     id = db.Column(db.Integer, primary_key=True)
     school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
     class_id = db.Column(db.ForeignKey("school_class.id"))
+    request_key = db.Column(db.String(64))  # from the new-post form
     author_id = db.Column(db.ForeignKey("user.id"), nullable=False)
     kind = db.Column(db.String(20), nullable=False, default="news")
     body = db.Column(db.Text, nullable=False, default="")

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -206,13 +207,13 @@ def _staff_in_quiet_hours(staff, now):
     return bool(notice and (notice.in_quiet or notice.away))
 
 
-def _add(conversation, sender, body, media_list, language, now, broadcast_key=None):
+def _add(conversation, sender, body, media_list, language, now, broadcast_key=None, request_key=None):
     from_staff = not sender.is_pupil and sender.is_staff
     message = Message(
         school_id=conversation.school_id, conversation_id=conversation.id, from_staff=from_staff,
         sender_user_id=None if sender.is_pupil else sender.id,
         sender_pupil_id=sender.id if sender.is_pupil else None,
-        body=body, language=language, created_at=now, broadcast_key=broadcast_key,
+        body=body, language=language, created_at=now, broadcast_key=broadcast_key, request_key=request_key,
         in_quiet_hours=False if from_staff else _staff_in_quiet_hours(conversation.staff, now))
     db.session.add(message)
     db.session.flush()
@@ -231,11 +232,23 @@ def _add(conversation, sender, body, media_list, language, now, broadcast_key=No
     return message
 
 
-def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=None, now=None):
+def _sent_with_key(sender, request_key):
+    if not request_key:
+        return None
+    column = Message.sender_pupil_id if sender.is_pupil else Message.sender_user_id
+    return db.session.scalar(select(Message).where(column == sender.id, Message.request_key == request_key))
+
+
+def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=None, now=None, request_key=None):
     """Send one message, starting the conversation if there is none yet. Returns the message.
 
-    ``sender`` is one of the two sides: the member of staff, or the parent / the pupil."""
+    ``sender`` is one of the two sides: the member of staff, or the parent / the pupil. A request
+    key already used by this sender returns the message first sent with it (a double tap)."""
     now = now or utcnow()
+    request_key = (request_key or "")[:64] or None
+    first = _sent_with_key(sender, request_key)
+    if first is not None:
+        return first
     if not may_write(staff, pupil, parent):
         raise MessageError(_("This conversation is closed: you can read it, but not write in it."))
     if sender.is_pupil:
@@ -246,11 +259,18 @@ def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=Non
     body = clean_body(body)
     check_body(body, media_list)
     _check_attachments(sender, media_list)
-    conversation = _find_or_create(staff, pupil, parent)
-    message = _add(conversation, sender, body, list(media_list), language, now)
-    audit("message.send", target_type="message", target_id=message.id,
-          detail={"conversation": conversation.id}, actor=sender)
-    db.session.commit()
+    try:
+        conversation = _find_or_create(staff, pupil, parent)
+        message = _add(conversation, sender, body, list(media_list), language, now, request_key=request_key)
+        audit("message.send", target_type="message", target_id=message.id,
+              detail={"conversation": conversation.id}, actor=sender)
+        db.session.commit()
+    except IntegrityError:  # the same form arrived twice at the same moment: keep the first
+        db.session.rollback()
+        first = _sent_with_key(sender, request_key)
+        if first is None:
+            raise
+        return first
     _prefetch(conversation, [message], [_reader_language(conversation, sender)])
     return message
 
@@ -278,10 +298,16 @@ def reply(sender, conversation, *, body, media_list=(), language=None, now=None)
                 body=body, media_list=media_list, language=language, now=now)
 
 
-def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None):
+def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, request_key=None):
     """One message to the parents of several pupils of a class: each parent receives it in their own
-    private conversation about their child. Returns how many conversations it went to."""
+    private conversation about their child. Returns how many conversations it went to; the same
+    request key again (a double tap) sends nothing more and returns the first count."""
     now = now or utcnow()
+    key = (request_key or "")[:32] or secrets.token_hex(8)
+    already = db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.sender_user_id == staff.id, Message.broadcast_key == key))
+    if already:
+        return already
     body = clean_body(body)
     check_body(body)
     if not pupil_ids:
@@ -291,21 +317,25 @@ def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None):
     links = list(db.session.scalars(select(ParentLink).where(
         ParentLink.pupil_id.in_([p.id for p in pupils]))
         .options(selectinload(ParentLink.parent))))
-    key = secrets.token_hex(8)
     by_id = {p.id: p for p in pupils}
     sent = 0
-    for link in links:
-        parent, pupil = link.parent, by_id[link.pupil_id]
-        if not may_write(staff, pupil, parent):
-            continue
-        conversation = _find_or_create(staff, pupil, parent)
-        _add(conversation, staff, body, [], language, now, broadcast_key=key)
-        sent += 1
-    if not sent:
-        raise MessageError(_("None of the families you chose has joined Hearth yet."), field="pupils")
-    audit("message.broadcast", target_type="school_class", target_id=school_class.id,
-          detail={"families": sent, "key": key}, actor=staff)
-    db.session.commit()
+    try:
+        for link in links:
+            parent, pupil = link.parent, by_id[link.pupil_id]
+            if not may_write(staff, pupil, parent):
+                continue
+            conversation = _find_or_create(staff, pupil, parent)
+            _add(conversation, staff, body, [], language, now, broadcast_key=key)
+            sent += 1
+        if not sent:
+            raise MessageError(_("None of the families you chose has joined Hearth yet."), field="pupils")
+        audit("message.broadcast", target_type="school_class", target_id=school_class.id,
+              detail={"families": sent, "key": key}, actor=staff)
+        db.session.commit()
+    except IntegrityError:  # the same form twice at the same moment: the first one stands
+        db.session.rollback()
+        return db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.sender_user_id == staff.id, Message.broadcast_key == key))
     from .translation import prefetch
     prefetch(school_class.school, [(body, language)], [link.parent.locale for link in links])
     return sent

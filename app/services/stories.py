@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -180,8 +181,15 @@ def _check_counts(media_list):
         raise StoryError(_("A post can have up to %(num)d documents.", num=MAX_DOCUMENTS), "media")
 
 
+def post_with_key(author, request_key):
+    """The post this author created with this form key (a repeated or double-tapped form)."""
+    if not request_key:
+        return None
+    return db.session.scalar(select(Post).where(Post.author_id == author.id, Post.request_key == request_key[:64]))
+
+
 def save_post(post, *, author, school, school_class, draft, media_list, pupils_by_id, publish_at=None,
-              now=None):
+              now=None, request_key=None):
     """Create or update a post. ``publish_at``: None keeps a draft; a time publishes then (now, or
     scheduled). Publishing checks every photo's consent; a draft may hold anything.
 
@@ -189,6 +197,10 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
     show, through ``ConsentRefused``.
     """
     now = now or utcnow()
+    if post is None:
+        first = post_with_key(author, request_key)
+        if first is not None:  # the same new-post form again: the first post stands
+            return first
     body = (draft.body or "").replace("\r\n", "\n").strip()
     if draft.kind not in POST_KINDS:
         raise StoryError(_("Choose what kind of post this is."), "kind")
@@ -210,8 +222,17 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
     language = draft.language or writing_language(author, current=None if created else post.language)
     if created:
         post = Post(school_id=school.id, class_id=school_class.id if school_class else None,
-                    author_id=author.id, kind=draft.kind, body=body, language=language, created_at=now)
+                    author_id=author.id, kind=draft.kind, body=body, language=language, created_at=now,
+                    request_key=(request_key or "")[:64] or None)
         db.session.add(post)
+        try:
+            db.session.flush()
+        except IntegrityError:  # another request with the same form key got there first
+            db.session.rollback()
+            first = post_with_key(author, request_key)
+            if first is None:
+                raise
+            return first
     else:
         live_before = post.is_live(now)
         if live_before and (post.body != body or post.kind != draft.kind):
@@ -237,7 +258,14 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
     action = "story.post_created" if created else "story.post_updated"
     audit(action, "post", post.id, actor=author, school_id=school.id,
           detail={"class_id": post.class_id, "state": post_state(post, now), "media": len(media_list)})
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same new-post form twice at the same moment: the first one stands
+        db.session.rollback()
+        first = post_with_key(author, request_key) if created else None
+        if first is None:
+            raise
+        return first
     prefetch_post(post)  # translations for the class's families, prepared without waiting for them
     return post
 

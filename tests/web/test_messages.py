@@ -2,6 +2,8 @@
 unread counts, the live poll, several families at once, pupils by year group."""
 import gzip
 import io
+import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -417,3 +419,54 @@ def test_the_navigation_shows_unread_conversations(world, login_as):
     _parent_writes(world, login_as)
     page = login_as(world["teacher"]).get("/classes/").get_data(as_text=True)
     assert 'id="nav-messages"' in page and "(1 unread)" in page
+
+
+def test_a_double_tap_sends_one_message(world, login_as):
+    parent = login_as(world["people"]["zosia's parent"])
+    url = _new_url(world, pupil=world["zosia"].id, staff=world["teacher"].id)
+    form = parent.get(url).get_data(as_text=True)
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', form).group(1)
+    first = parent.post(url, data={"body": "Hello twice?", "action": "send", "request_key": key})
+    again = parent.post(url, data={"body": "Hello twice?", "action": "send", "request_key": key})
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+    other = parent.post(url, data={"body": "Hello twice?", "action": "send", "request_key": "f" * 32})
+    assert other.status_code == 302 and db.session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_two_identical_concurrent_sends_make_one_row(world, app):
+    """SECURITY.md 31: the same form sent twice at the same moment makes one message."""
+    from app.models import Pupil, User
+    ids = (world["people"]["zosia's parent"].id, world["teacher"].id, world["zosia"].id)
+    db.session.commit()
+    start, errors, results = threading.Barrier(2), [], []
+
+    def tap():
+        with app.app_context():
+            try:
+                start.wait(timeout=20)
+                parent_user, teacher, pupil = (db.session.get(User, ids[0]), db.session.get(User, ids[1]),
+                                               db.session.get(Pupil, ids[2]))
+                results.append(messaging.send(parent_user, staff=teacher, pupil=pupil, parent=parent_user,
+                                              body="Same tap", request_key="k" * 32).id)
+            except Exception as error:  # reported below
+                errors.append(error)
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+    assert len(set(results)) == 1
+
+
+def test_a_broadcast_sent_twice_reaches_each_family_once(world, login_as):
+    teacher = login_as(world["teacher"])
+    data = {"body": "Trip letters are due on Friday.", "pupils": [str(world["zosia"].id), str(world["maja"].id)],
+            "request_key": "b" * 32}
+    assert teacher.post(f"/messages/broadcast/{world['klass'].id}", data=data).status_code == 302
+    assert teacher.post(f"/messages/broadcast/{world['klass'].id}", data=data).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 2

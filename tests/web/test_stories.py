@@ -616,3 +616,47 @@ def test_senior_leaders_can_open_any_class_story_and_each_look_is_audited(world,
     assert [entry.target_id for entry in looks] == [world["other"].id]
     parent_page = login_as(world["people"]["zosia's parent"]).get("/stories/").get_data(as_text=True)
     assert f'/stories/class/{world["other"].id}"' not in parent_page
+
+
+def test_a_double_tap_on_publish_makes_one_post(world, login_as):
+    """SECURITY.md 31: the new-post form carries a key; the same form again shows the first post."""
+    teacher = login_as(world["teacher"])
+    form = teacher.get(f"/stories/new?class={world['klass'].id}").get_data(as_text=True)
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', form).group(1)
+    data = {"audience": str(world["klass"].id), "kind": "news", "body": "Once only", "action": "publish",
+            "request_key": key, "no_child": []}
+    first = teacher.post("/stories/new", data=data)
+    again = teacher.post("/stories/new", data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Post)) == 1
+
+
+def test_two_identical_concurrent_new_posts_make_one_row(world, app):
+    import threading
+
+    from app.models import SchoolClass, User
+    from app.services import stories
+    from app.services.stories import PostDraft
+    ids = (world["teacher"].id, world["klass"].id)
+    db.session.commit()
+    start, errors, made = threading.Barrier(2), [], []
+
+    def publish():
+        with app.app_context():
+            try:
+                start.wait(timeout=20)
+                teacher, klass = db.session.get(User, ids[0]), db.session.get(SchoolClass, ids[1])
+                made.append(stories.save_post(None, author=teacher, school=teacher.school, school_class=klass,
+                                              draft=PostDraft(kind="news", body="Same tap"), media_list=[],
+                                              pupils_by_id={}, publish_at=utcnow(), request_key="p" * 32).id)
+            except Exception as error:  # reported below
+                errors.append(error)
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert db.session.scalar(select(func.count()).select_from(Post)) == 1 and len(set(made)) == 1

@@ -236,7 +236,8 @@ def _send(form, convo, staff_user, pupil, parent_user):
                               absence=True, status=200)
     try:
         message = messaging.send(me, staff=staff_user, pupil=pupil, parent=parent_user, body=body,
-                                 media_list=attachments, language=_language())
+                                 media_list=attachments, language=_language(),
+                                 request_key=request.form.get("request_key"))
     except MessageError as error:
         db.session.rollback()
         target = getattr(form, error.field, None) or form.body
@@ -348,7 +349,7 @@ def broadcast(class_id):
     if form.validate_on_submit():
         try:
             sent = messaging.broadcast(me, school_class, sorted(chosen), body=form.body.data or "",
-                                       language=_language())
+                                       language=_language(), request_key=request.form.get("request_key"))
         except MessageError as error:
             db.session.rollback()
             if error.field == "pupils":

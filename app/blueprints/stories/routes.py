@@ -419,6 +419,10 @@ def _editor(post=None):
     if not form.validate_on_submit():
         if form.errors.keys() == {"csrf_token"}:
             abort(400)
+    first = stories.post_with_key(me, request.form.get("request_key")) if post is None else None
+    if first is not None:  # this form was sent before (a double tap, a retry): show what it made
+        return redirect(url_for(".edit", post_id=first.id) if first.published_at is None
+                        else url_for(".post", post_id=first.id))
     school_class = post.school_class if post else _chosen_class(me, form.audience.data, classes)
     draft = _form_draft(form)
     media_list = [m for m in stories.staged_media(me, draft.media_ids) if stories.media_belongs(m, me, post)]
@@ -473,7 +477,7 @@ def _editor(post=None):
             publish_at = _publish_at(form, action, school)
         saved = stories.save_post(post, author=me, school=school, school_class=school_class, draft=draft,
                                   media_list=media_list, pupils_by_id={p.id: p for p in pupils},
-                                  publish_at=publish_at)
+                                  publish_at=publish_at, request_key=request.form.get("request_key"))
     except ConsentRefused as refusal:
         db.session.commit()  # the tags chosen so far stay on the uploads
         return _editor_page(form, post, school_class, draft, media_list, problems=refusal.problems,

@@ -1,8 +1,8 @@
-"""messaging, school calendar and staff hours, content translation
+"""messaging, school calendar and staff hours, content translation, request keys
 
-Revision ID: 015ae0364f77
+Revision ID: 36d3bce37aa6
 Revises: ba9526882953
-Create Date: 2026-11-28 19:25:40.542742
+Create Date: 2026-11-28 20:15:45.317219
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '015ae0364f77'
+revision = '36d3bce37aa6'
 down_revision = 'ba9526882953'
 branch_labels = None
 depends_on = None
@@ -150,6 +150,7 @@ def upgrade():
     sa.Column('language', sa.String(length=10), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('broadcast_key', sa.String(length=32), nullable=True),
+    sa.Column('request_key', sa.String(length=64), nullable=True),
     sa.Column('in_quiet_hours', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('hidden_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint('(sender_user_id IS NULL) <> (sender_pupil_id IS NULL)', name=op.f('ck_message_one_sender')),
@@ -157,7 +158,10 @@ def upgrade():
     sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_message_school_id_school')),
     sa.ForeignKeyConstraint(['sender_pupil_id'], ['pupil.id'], name=op.f('fk_message_sender_pupil_id_pupil'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['sender_user_id'], ['user.id'], name=op.f('fk_message_sender_user_id_user'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_message'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
+    sa.UniqueConstraint('conversation_id', 'broadcast_key', name='uq_message_broadcast'),
+    sa.UniqueConstraint('sender_pupil_id', 'request_key', name='uq_message_pupil_key'),
+    sa.UniqueConstraint('sender_user_id', 'request_key', name='uq_message_user_key')
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_broadcast_key'), ['broadcast_key'], unique=False)
@@ -175,7 +179,9 @@ def upgrade():
         batch_op.add_column(sa.Column('language', sa.String(length=10), nullable=True))
 
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_key', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('language', sa.String(length=10), nullable=True))
+        batch_op.create_unique_constraint('uq_post_author_key', ['author_id', 'request_key'])
 
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.add_column(sa.Column('content_translation_enabled', sa.Boolean(), server_default=sa.true(), nullable=False))
@@ -201,7 +207,9 @@ def downgrade():
         batch_op.drop_column('content_translation_enabled')
 
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_post_author_key', type_='unique')
         batch_op.drop_column('language')
+        batch_op.drop_column('request_key')
 
     with op.batch_alter_table('portfolio_item', schema=None) as batch_op:
         batch_op.drop_column('language')
