@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from htmx_flask import Htmx
+from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.utils import safe_join
 
@@ -116,6 +117,8 @@ def configure_web(app):
     app.jinja_env.filters["linkify"] = linkify
     from flask_babel import format_decimal
     app.jinja_env.filters["format_number"] = format_decimal
+    # A name inside a sentence, isolated so that a Latin name reads right in Arabic or Urdu.
+    app.jinja_env.filters["bdi"] = lambda text: Markup("<bdi>{}</bdi>").format(text)
     from .policies import anyone, rule
 
     @app.route("/assets/<digest>/<path:filename>", endpoint="asset")
