@@ -221,3 +221,12 @@ def google_server():
 def use_provider(app, server, name, **settings):
     """Point the app's translation at a stand-in server as provider `name` (libre, google, ...)."""
     app.config.update(server.provider_config(name), **settings)
+
+
+def count_page_queries(client, url):
+    """(SQL statements a GET of ``url`` runs, the response); the page must answer 200."""
+    responses = []
+    count = count_queries(lambda: responses.append(client.get(url)))
+    assert responses[0].status_code == 200
+    return count, responses[0]
+

@@ -4,13 +4,13 @@ import time
 
 import pytest
 import segno
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry
 from app.services import passcodes
 from app.services.school_calendar import current_academic_year
-from tests.conftest import client_as, sign_in
+from tests.conftest import client_as, count_queries, sign_in
 from tests.factories import (
     make_cast,
     make_class,
@@ -272,20 +272,6 @@ def test_head_cancels_a_pupils_unused_passcodes(world, login_as):
     assert "not used yet" not in page.text
 
 
-def _count_queries(fn):
-    count = 0
-
-    def before(*args, **kwargs):
-        nonlocal count
-        count += 1
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return count
-
-
 def test_class_page_queries_do_not_grow_with_the_class(world, login_as):
     school, klass, other_class, pupil, people = world
     head = people["head"]
@@ -293,10 +279,10 @@ def test_class_page_queries_do_not_grow_with_the_class(world, login_as):
     team = make_team(school)
     pupil.team_id = team.id
     client.get(f"/classes/{klass.id}")  # the first request of a process loads a few things once
-    small = _count_queries(lambda: client.get(f"/classes/{klass.id}"))
+    small = count_queries(lambda: client.get(f"/classes/{klass.id}"))
     for _ in range(12):
         extra = make_pupil(klass, team_id=team.id)
         make_parent(school, children=[extra])
     passcodes.issue_passcodes(list(klass.pupils), head)
-    large = _count_queries(lambda: client.get(f"/classes/{klass.id}"))
+    large = count_queries(lambda: client.get(f"/classes/{klass.id}"))
     assert small == large

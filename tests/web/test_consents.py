@@ -4,13 +4,13 @@ import html
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, PhotoConsent, Pupil
 from app.services import passcodes
 from app.services.photo_consent import record_photo_consent
-from tests.conftest import client_as, htmx_headers, sign_in
+from tests.conftest import client_as, count_queries, htmx_headers, sign_in
 from tests.factories import make_cast, make_class, make_head, make_parent, make_pupil, make_school
 
 
@@ -214,29 +214,15 @@ def test_a_paper_form_without_yes_or_no_changes_nothing(world, login_as, data):
     assert consent_of(pupil) is None and rows_from(pupil, "paper") == 0
 
 
-def _count_queries(fn):
-    count = 0
-
-    def before(*args, **kwargs):
-        nonlocal count
-        count += 1
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return count
-
-
 def test_class_list_queries_do_not_grow_with_the_class(world, login_as):
     school, klass, other_class, pupil, people = world
     client = login_as(people["head"])
     url = f"/consents/classes/{klass.id}"
     client.get(url)
-    small = _count_queries(lambda: client.get(url))
+    small = count_queries(lambda: client.get(url))
     for n in range(15):
         record_photo_consent(make_pupil(klass), "yes" if n % 2 else "no", source="paper", by=people["head"])
-    assert _count_queries(lambda: client.get(url)) == small
+    assert count_queries(lambda: client.get(url)) == small
 
 
 # ---- parents: the child's page --------------------------------------------------------------------

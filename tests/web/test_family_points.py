@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import PointAward
 from app.services import points
-from tests.conftest import htmx_headers, outcome
+from tests.conftest import count_page_queries, htmx_headers, outcome
 from tests.factories import (
     make_class,
     make_head,
@@ -310,21 +309,6 @@ def test_week_chart_mirrors_for_right_to_left_readers(app):
 
 # ---- queries stay flat as history grows ------------------------------------------------------
 
-def _count_queries(client, path):
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return len(seen)
-
-
 def _history(world, pupil, count):
     """`count` awards spread over the past year, a tenth of them this week."""
     school = world["school"]
@@ -344,13 +328,14 @@ def test_child_page_queries_the_same_for_10_and_2000_awards(app, login_as):
     busy = world["classmate"]
     _history(world, world["child"], 10)
     _history(world, busy, 2000)
-    few = _count_queries(login_as(world["own parent"]), f"/family/child/{world['child'].id}")
+    few = count_page_queries(login_as(world["own parent"]), f"/family/child/{world['child'].id}")[0]
     many_client = login_as(world["other parent"])
-    many = _count_queries(many_client, f"/family/child/{busy.id}")
+    many = count_page_queries(many_client, f"/family/child/{busy.id}")[0]
     assert few == many
     page = many_client.get(f"/family/child/{busy.id}").text
     assert page.count('class="award"') == 50 and "Showing the latest 50 points of this week." in page
-    assert _count_queries(many_client, "/family/") == _count_queries(login_as(world["own parent"]), "/family/")
+    own = login_as(world["own parent"])
+    assert count_page_queries(many_client, "/family/")[0] == count_page_queries(own, "/family/")[0]
 
 
 def test_an_open_page_asks_for_news_well_within_30_seconds(app, login_as):

@@ -3,11 +3,11 @@ given from there once per pupil; the count on the post's card for staff."""
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import PointAward, PortfolioItem
-from tests.conftest import client_as, outcome
+from tests.conftest import client_as, count_page_queries, outcome
 from tests.factories import (
     make_class,
     make_head,
@@ -92,28 +92,13 @@ def test_the_lists_take_the_same_queries_for_a_small_and_a_large_class(app, worl
     teacher = login_as(world["teacher"])
     url = f"/stories/posts/{world['post'].id}/hand-ins"
     hand_in(world["zosia"], world["post"])
-    small = _count(app, teacher, url)
+    small = count_page_queries(teacher, url)[0]
     for n in range(12):
         pupil = make_pupil(world["klass"], name=f"Extra {n}.")
         if n % 2:
             hand_in(pupil, world["post"])
             hand_in(pupil, world["post"], status="pending")
-    assert _count(app, teacher, url) == small
-
-
-def _count(app, client, url):
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
+    assert count_page_queries(teacher, url)[0] == small
 
 
 def test_a_point_is_given_once_per_pupil_even_on_a_double_submit(world, login_as):
@@ -221,8 +206,8 @@ def test_the_card_shows_staff_how_many_have_handed_in(app, world, login_as):
         page = login_as(world["people"][who]).get(f"/stories/posts/{post.id}").get_data(as_text=True)
         assert "Handed in" not in page and "/hand-ins" not in page
     # One query for the whole page: more home-learning posts add none.
-    small = _count(app, teacher, "/stories/")
+    small = count_page_queries(teacher, "/stories/")[0]
     for n in range(6):
         extra = make_post(world["teacher"], world["klass"], body=f"Task {n}", kind="home_learning")
         hand_in(world["olek"], extra)
-    assert _count(app, teacher, "/stories/") == small
+    assert count_page_queries(teacher, "/stories/")[0] == small

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from app.extensions import db
 from app.models import AuditEntry, PointAward
 from app.models.base import utcnow
 from app.services import points
-from tests.conftest import client_as, htmx_headers, outcome, without_secrets
+from tests.conftest import client_as, count_queries, htmx_headers, outcome, without_secrets
 from tests.factories import (
     make_cast,
     make_class,
@@ -303,20 +303,6 @@ def test_display_counts_this_week_and_this_term_in_the_schools_time_zone(app, lo
 # ---- queries do not grow with the data ----------------------------------------------------------------
 
 
-def _count_queries(fn):
-    count = 0
-
-    def before(*args, **kwargs):
-        nonlocal count
-        count += 1
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return count
-
-
 def test_queries_are_the_same_for_little_and_much_data(world, login_as):
     school, klass, other_class, team, pupil, people = world
     school.needs_work_enabled = True
@@ -327,7 +313,7 @@ def test_queries_are_the_same_for_little_and_much_data(world, login_as):
              f"/reports/points.csv?scope={klass.id}&period=year", "/reports/teams", "/reports/teams/display"]
     for page in pages:  # the first request of a process loads a few things once
         client.get(page)
-    small = {page: _count_queries(lambda page=page: client.get(page)) for page in pages}
+    small = {page: count_queries(lambda page=page: client.get(page)) for page in pages}
 
     other_team = make_team(school, "Blue Jays", "blue")
     pupils = [pupil] + [make_pupil(klass, team_id=other_team.id) for _ in range(8)]
@@ -341,6 +327,6 @@ def test_queries_are_the_same_for_little_and_much_data(world, login_as):
             for p in pupils for c in categories for n in range(40)]
     db.session.execute(insert(PointAward), rows)
     db.session.commit()
-    large = {page: _count_queries(lambda page=page: client.get(page)) for page in pages}
+    large = {page: count_queries(lambda page=page: client.get(page)) for page in pages}
     assert large == small
     assert all(count <= 12 for count in small.values()), small

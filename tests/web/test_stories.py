@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Comment, Like, MediaFile, PortfolioItem, Post, PostRevision
 from app.models.base import utcnow
 from app.services import media as media_service
-from tests.conftest import client_as, htmx_headers, outcome
+from tests.conftest import client_as, count_page_queries, htmx_headers, outcome
 from tests.factories import (
     make_class,
     make_head,
@@ -342,22 +342,6 @@ def test_new_posts_since_the_last_visit_are_marked(world, login_as):
     assert "1 new post since your last visit" in page
 
 
-def _count_queries(app, client, url):
-    from sqlalchemy import event
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
-
-
 def test_feed_queries_do_not_grow_with_posts_photos_or_history(app, world, login_as):
     def add_posts(count, photos):
         for n in range(count):
@@ -371,9 +355,9 @@ def test_feed_queries_do_not_grow_with_posts_photos_or_history(app, world, login
     add_posts(2, 1)
     parent = login_as(world["people"]["zosia's parent"])
     teacher = login_as(world["teacher"])
-    small = (_count_queries(app, parent, "/stories/"), _count_queries(app, teacher, "/stories/"))
+    small = (count_page_queries(parent, "/stories/")[0], count_page_queries(teacher, "/stories/")[0])
     add_posts(12, 2)
-    large = (_count_queries(app, parent, "/stories/"), _count_queries(app, teacher, "/stories/"))
+    large = (count_page_queries(parent, "/stories/")[0], count_page_queries(teacher, "/stories/")[0])
     assert small == large
 
 

@@ -7,14 +7,14 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
 from app.models import AuditEntry, Comment, Like, MediaFile, PortfolioItem
 from app.models.base import utcnow
 from app.services.media import store_upload
-from tests.conftest import client_as, htmx_headers, outcome, sign_in
+from tests.conftest import client_as, count_page_queries, htmx_headers, outcome, sign_in
 from tests.factories import (
     make_class,
     make_head,
@@ -518,22 +518,6 @@ def test_no_likes_or_comments_on_work_waiting_or_sent_back(world, login_as):
 
 # ---- speed: a page of 30 pieces ------------------------------------------------------------------
 
-def _count_queries(app, client, url):
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(statements), response
-
-
 def _fill(world, count, start):
     teacher, parent = world["teacher"], world["people"]["zosia's parent"]
     for n in range(count):
@@ -552,16 +536,16 @@ def test_a_pupils_page_of_30_pieces_takes_the_same_queries_as_5_and_stays_small(
     class_url = f"/portfolio/class/{world['klass'].id}"
     maja, teacher = login_as(world["maja"]), viewers[2]
     _fill(world, 5, 0)
-    small = [_count_queries(app, v, url)[0] for v in viewers]
-    class_small = [_count_queries(app, v, class_url)[0] for v in (maja, teacher)]
+    small = [count_page_queries(v, url)[0] for v in viewers]
+    class_small = [count_page_queries(v, class_url)[0] for v in (maja, teacher)]
     _fill(world, 25, 5)
     large, pages = [], []
     for viewer in viewers:
-        count, response = _count_queries(app, viewer, url)
+        count, response = count_page_queries(viewer, url)
         large.append(count)
         pages.append(response.get_data())
     assert small == large
-    assert class_small == [_count_queries(app, v, class_url)[0] for v in (maja, teacher)]
+    assert class_small == [count_page_queries(v, class_url)[0] for v in (maja, teacher)]
     parent_page = pages[1].decode()
     assert len(re.findall(r'class="post item-card"', parent_page)) == 30
     assert len(re.findall(r"/media/\d+/thumb", parent_page)) == 60 and "/feed" not in parent_page
@@ -574,11 +558,11 @@ def test_the_queue_takes_the_same_queries_for_few_and_many(app, world, login_as)
     teacher = login_as(world["teacher"])
     for n in range(2):
         pupil_item(world, share=n == 0)
-    small = _count_queries(app, teacher, "/portfolio/queue")[0]
+    small = count_page_queries(teacher, "/portfolio/queue")[0]
     for n in range(10):
         pupil_item(world, who="maja" if n % 2 else "zosia", share=n % 3 == 0)
         pupil_item(world, status="approved", share=True, photos=1)
-    assert _count_queries(app, teacher, "/portfolio/queue")[0] == small
+    assert count_page_queries(teacher, "/portfolio/queue")[0] == small
 
 
 def test_thumbnails_are_small(world):
