@@ -190,3 +190,25 @@ def test_pupil_signs_in_with_class_code_and_pictures_then_signs_out(live_server,
     expect(page.get_by_role("heading", name="Tap your name")).to_be_visible()
     page.goto("/classroom/me")
     expect(page).not_to_have_url(re.compile(r"/classroom/me$"))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP], ids=["1024px"])
+def test_quick_taps_on_a_slow_network_count_in_the_order_tapped(live_server, page):
+    """A child taps faster than a weak connection answers: the taps wait in a queue, and each one
+    must still send its own picture. (htmx reads a form's clicked button when a queued request
+    leaves, not when it was tapped, so one shared form would send the last picture three times.)"""
+    with live_server.app.app_context():
+        school = make_school(name="Broughton Primary")
+        klass = make_class(school, name="RW", year_group=1, class_code="RWREDS")
+        make_pupil(klass, name="Tasnim R.", picture_password="sun-cat-tree")
+    page.goto("/classroom/c/RWREDS")
+    page.get_by_role("link", name=re.compile("Tasnim R.")).click()
+    expect(page.get_by_role("heading", name="Tap your pictures")).to_be_visible()
+    page.wait_for_function("() => window.htmx !== undefined")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 600,
+                                                  "downloadThroughput": -1, "uploadThroughput": -1})
+    for picture in ("Sun", "Cat", "Tree"):
+        page.get_by_role("button", name=picture, exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("Hello, Tasnim R."))).to_be_visible(timeout=15_000)
