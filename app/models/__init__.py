@@ -3,7 +3,7 @@ from .audit import AuditEntry
 from .calendar import CalendarEntry, StaffAway, StaffHours
 from .consent import PhotoConsent
 from .media import MediaFile, MediaTag
-from .messaging import ContentReport, Conversation, Message, PupilMessagingYear
+from .messaging import AccountAction, BlockedWord, ContentReport, Conversation, Message, PupilMessagingYear
 from .people import Acknowledgement, ParentLink, Passcode, PolicyDocument, Pupil, StaffInvite, User
 from .points import PointAward, PointCategory, ReadingLogEntry
 from .portfolio import PortfolioItem
@@ -12,7 +12,7 @@ from .stories import Comment, Like, Post, PostRevision, PostSeen
 from .translation import GlossaryTerm, Translation
 
 __all__ = [
-    "Acknowledgement", "AuditEntry", "CalendarEntry", "Comment", "ContentReport", "Conversation", "Message", "Like",
+    "AccountAction", "Acknowledgement", "AuditEntry", "BlockedWord", "CalendarEntry", "Comment", "ContentReport", "Conversation", "Message", "Like",
     "MediaFile", "MediaTag", "ParentLink", "Passcode", "PhotoConsent", "PointAward", "PointCategory",
     "PolicyDocument", "PortfolioItem", "Post", "PostRevision", "PostSeen", "Pupil", "PupilMessagingYear",
     "ReadingLogEntry", "School", "SchoolClass", "StaffAway", "StaffHours", "StaffInvite", "Team", "User",

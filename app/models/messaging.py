@@ -72,6 +72,16 @@ class Message(db.Model):
     # Arrived while the member of staff was in quiet hours (delivered, not notified then).
     in_quiet_hours = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     hidden_at = db.Column(db.DateTime)
+    # Removed by a senior leader after a report (issue 8): kept for the record, shown to no one else.
+    removed_at = db.Column(db.DateTime)
+    removed_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    # Held for review: the text has words on the school's list (issue 8). Shown to no one but the
+    # author and the reviewers until a reviewer releases it; a rejected one is kept, never shown.
+    held_at = db.Column(db.DateTime)
+    held_words = db.Column(db.Text)  # the words found, comma-separated, for the reviewer
+    held_decision = db.Column(db.String(10))  # released, rejected
+    held_decided_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    held_decided_at = db.Column(db.DateTime)
 
     sender_user = db.relationship("User", foreign_keys=[sender_user_id])
     sender_pupil = db.relationship("Pupil", foreign_keys=[sender_pupil_id])
@@ -104,5 +114,36 @@ class ContentReport(db.Model):
     reporter_user_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
     reporter_pupil_id = db.Column(db.ForeignKey("pupil.id", ondelete="SET NULL"))
     reason = db.Column(db.Text, nullable=False, default="")
-    status = db.Column(db.String(12), nullable=False, default="open")
+    status = db.Column(db.String(12), nullable=False, default="open")  # open, dismissed, actioned
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    resolved_at = db.Column(db.DateTime)
+    resolved_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    outcome_note = db.Column(db.Text)  # the senior leader's note
+
+
+class AccountAction(db.Model):
+    """A step of the misuse process on one account: warn, suspend, end, reinstate (issue 8)."""
+    __table_args__ = (db.Index("ix_account_action_user", "user_id", "created_at"),)
+    id = db.Column(db.Integer, primary_key=True)
+    school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
+    user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    kind = db.Column(db.String(12), nullable=False)  # warn, suspend, end, reinstate
+    reason = db.Column(db.Text, nullable=False, default="")  # shown to the user
+    until = db.Column(db.DateTime)  # a suspension's end (UTC)
+    report_id = db.Column(db.ForeignKey("content_report.id", ondelete="SET NULL"))
+    created_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    acknowledged_at = db.Column(db.DateTime)  # a warning, read by the user at sign-in
+
+    user = db.relationship("User", foreign_keys=[user_id])
+    created_by = db.relationship("User", foreign_keys=[created_by_id])
+
+
+class BlockedWord(db.Model):
+    """A word or phrase the school does not allow in comments and messages, per language."""
+    __table_args__ = (db.UniqueConstraint("school_id", "language", "word"),)
+    id = db.Column(db.Integer, primary_key=True)
+    school_id = db.Column(db.ForeignKey("school.id", ondelete="CASCADE"), nullable=False)
+    language = db.Column(db.String(10), nullable=False)
+    word = db.Column(db.String(80), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     can_manage_school = db.Column(db.Boolean, nullable=False, default=False)
     status = db.Column(db.String(12), nullable=False, default="active")  # active, suspended, ended
     status_reason = db.Column(db.Text)
+    # A suspension always has an end (UTC); an account suspended with no end is ended instead.
+    suspended_until = db.Column(db.DateTime)
     session_version = db.Column(db.Integer, nullable=False, default=1)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_sign_in_at = db.Column(db.DateTime)

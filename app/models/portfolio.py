@@ -32,6 +32,9 @@ class PortfolioItem(db.Model):
     reviewed_at = db.Column(db.DateTime)
     home_learning_post_id = db.Column(db.ForeignKey("post.id", ondelete="SET NULL"), index=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Removed by a senior leader after a report (issue 8): kept for the record, shown to no one else.
+    removed_at = db.Column(db.DateTime)
+    removed_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
 
     pupil = db.relationship("Pupil")
     added_by = db.relationship("User", foreign_keys=[added_by_id])

@@ -48,6 +48,16 @@ class School(db.Model):
     day_starts = db.Column(db.Time, nullable=False, default=time(8, 0), server_default="08:00:00")
     day_ends = db.Column(db.Time, nullable=False, default=time(17, 30), server_default="17:30:00")
     working_days = db.Column(db.String(20), nullable=False, default="0,1,2,3,4", server_default="0,1,2,3,4")
+    # The head can pause Hearth for every parent and pupil at once, with a message to show them.
+    paused_at = db.Column(db.DateTime)
+    paused_by_id = db.Column(db.Integer)  # no foreign key: School is created before its users
+    pause_message = db.Column(db.Text)
+    # Retention, in months; empty means the documented default (app/services/retention.py).
+    retention_points_months = db.Column(db.Integer)
+    retention_messages_months = db.Column(db.Integer)
+    retention_portfolio_months = db.Column(db.Integer)
+    retention_posts_months = db.Column(db.Integer)
+    retention_after_leaving_months = db.Column(db.Integer)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     classes = db.relationship("SchoolClass", back_populates="school", lazy="select")

@@ -38,9 +38,12 @@ class Post(db.Model):
     comments_enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     edited_at = db.Column(db.DateTime)  # the last edit after it was published
+    # Removed by a senior leader after a report (issue 8): kept for the record, shown to no one else.
+    removed_at = db.Column(db.DateTime)
+    removed_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
 
     school_class = db.relationship("SchoolClass")
-    author = db.relationship("User")
+    author = db.relationship("User", foreign_keys=[author_id])
     media = db.relationship("MediaFile", order_by="MediaFile.position", lazy="select",
                             primaryjoin="MediaFile.post_id == Post.id", viewonly=True)
     revisions = db.relationship("PostRevision", order_by="PostRevision.id.desc()",
@@ -115,7 +118,14 @@ class Comment(db.Model):
     body = db.Column(db.Text, nullable=False)
     language = db.Column(db.String(10))  # what the body is written in; empty: the school's default
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    hidden_at = db.Column(db.DateTime)
+    hidden_at = db.Column(db.DateTime)  # hidden by a teacher, or by a senior leader after a report
     hidden_by_id = db.Column(db.ForeignKey("user.id"))
+    # Held for review: the text has words on the school's list (issue 8). Shown to no one but the
+    # author and the reviewers until a reviewer releases it; a rejected one is kept, never shown.
+    held_at = db.Column(db.DateTime)
+    held_words = db.Column(db.Text)  # the words found, comma-separated, for the reviewer
+    held_decision = db.Column(db.String(10))  # released, rejected
+    held_decided_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    held_decided_at = db.Column(db.DateTime)
 
     author = db.relationship("User", foreign_keys=[author_id])
