@@ -20,6 +20,13 @@ BLUEPRINTS = [
     "translate",
     "calendar",
     "messages",
+    "safeguarding",
+    "moderation",
+    "exports",
+    "retention",
+    "monitoring",
+    "audit",
+    "privacy",
 ]
 
 

@@ -93,6 +93,17 @@ class Message(db.Model):
     def hidden(self):
         return self.hidden_at is not None
 
+    @classmethod
+    def shown_to_others(cls):
+        """SQL: shown to readers other than its author and the reviewers (not removed or hidden,
+        and not held for review unless a reviewer released it)."""
+        return db.and_(cls.removed_at.is_(None),
+                       db.or_(cls.held_at.is_(None), cls.held_decision == "released"))
+
+    @property
+    def awaiting_review(self):
+        return self.held_at is not None and self.held_decision is None
+
     @property
     def sender_name(self):
         return self.sender_user.name if self.sender_user is not None else self.sender_pupil.display_name

@@ -37,6 +37,11 @@ class PortfolioItem(db.Model):
     removed_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
 
     pupil = db.relationship("Pupil")
+
+    @classmethod
+    def shown_to_others(cls):
+        """SQL: not removed by a senior leader after a report."""
+        return cls.removed_at.is_(None)
     added_by = db.relationship("User", foreign_keys=[added_by_id])
     media = db.relationship("MediaFile", order_by="MediaFile.position", lazy="select",
                             primaryjoin="MediaFile.portfolio_item_id == PortfolioItem.id", viewonly=True)

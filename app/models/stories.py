@@ -44,6 +44,12 @@ class Post(db.Model):
 
     school_class = db.relationship("SchoolClass")
     author = db.relationship("User", foreign_keys=[author_id])
+
+    @classmethod
+    def shown_to_others(cls):
+        """SQL: not removed by a senior leader after a report."""
+        return cls.removed_at.is_(None)
+
     media = db.relationship("MediaFile", order_by="MediaFile.position", lazy="select",
                             primaryjoin="MediaFile.post_id == Post.id", viewonly=True)
     revisions = db.relationship("PostRevision", order_by="PostRevision.id.desc()",
@@ -129,3 +135,15 @@ class Comment(db.Model):
     held_decided_at = db.Column(db.DateTime)
 
     author = db.relationship("User", foreign_keys=[author_id])
+
+    @classmethod
+    def shown_to_others(cls):
+        """SQL: shown to readers other than its author and the reviewers (not removed or hidden,
+        and not held for review unless a reviewer released it)."""
+        return db.and_(cls.hidden_at.is_(None),
+                       db.or_(cls.held_at.is_(None), cls.held_decision == "released"))
+
+    @property
+    def awaiting_review(self):
+        return self.held_at is not None and self.held_decision is None
+
