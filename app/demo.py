@@ -140,6 +140,8 @@ def build_demo(rng=None):
     _stored_translations(school)
     from .demo_messages import add_calendar_and_messages
     add_calendar_and_messages(school)
+    from .demo_safeguarding import seed_safeguarding
+    seed_safeguarding(school)
     return school, True
 
 

@@ -175,6 +175,8 @@ def can_view_post(account, post):
     from .models.base import utcnow
     if not same_school(account, post):
         return False
+    if post.removed_at is not None and not account.is_staff:  # removed after a report (issue 8)
+        return False
     if not post.is_live(utcnow()):
         return can_edit_post(account, post)
     if post.class_id is None:
@@ -191,6 +193,8 @@ def can_view_portfolio_item(account, item):
     """A pupil's own story: the pupil, the pupil's family and the staff who can see the pupil; a
     pending or sent-back item only the pupil and staff; classmates once sharing was approved."""
     if not same_school(account, item):
+        return False
+    if item.removed_at is not None and not account.is_staff:  # removed after a report (issue 8)
         return False
     owner = item.pupil
     if account.is_pupil and account.id != item.pupil_id:

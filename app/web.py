@@ -101,6 +101,12 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _held_for_review():
+    """Staff: how many held comments and messages wait for them (the navigation badge)."""
+    from .services.moderation import nav_held
+    return nav_held(current_user)
+
+
 def _unread_messages():
     """Called by the navigation, so that pages without it cost no query."""
     from flask_login import current_user
@@ -145,6 +151,7 @@ def configure_web(app):
             "csrf_token_value": generate_csrf,
             "role_labels": ROLE_LABELS,
             "unread_messages": _unread_messages,
+            "held_for_review": _held_for_review,
             "new_request_key": lambda: uuid.uuid4().hex,
         }
 

@@ -61,9 +61,18 @@ class User(UserMixin, db.Model):
         # The version makes every older session cookie stale at once (SECURITY.md 9).
         return f"u:{self.id}:{self.session_version}"
 
+    def blocked(self, now=None):
+        """Refused at sign-in and on every request: an ended account, or a suspension whose end is
+        still ahead. The one place that says when a suspension is over (issue 8)."""
+        if self.status == "active":
+            return False
+        if self.status == "suspended" and self.suspended_until is not None:
+            return self.suspended_until > (now or utcnow())
+        return True
+
     @property
     def is_active(self):
-        return self.status == "active"
+        return not self.blocked()
 
     @property
     def is_staff(self):

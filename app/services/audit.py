@@ -3,9 +3,12 @@ import json
 
 from flask import has_request_context
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import AuditEntry
+from ..models.audit import AuditLogIsAppendOnly
 from ..models.base import utcnow
 
 
@@ -48,3 +51,16 @@ def audit(action, target_type=None, target_id=None, detail=None, school_id=None,
     if commit:
         db.session.commit()
     return entry
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state):
+    """The ORM refuses to change or delete an AuditEntry object (app/models/audit.py); this refuses
+    the bulk paths too: ``session.execute(update(AuditEntry))``, ``delete(AuditEntry)``, the same
+    on the table, and ``query.update()``/``query.delete()`` (SECURITY.md 29)."""
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    mapper = state.bind_mapper
+    if (mapper is not None and mapper.class_ is AuditEntry) or table is AuditEntry.__table__:
+        raise AuditLogIsAppendOnly("audit entries cannot be changed or deleted")

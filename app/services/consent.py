@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Acknowledgement, PolicyDocument
+from ..models import Acknowledgement, PolicyDocument, User
 from .audit import audit
 
 DOCUMENT_KINDS = ("privacy", "acceptable_use")
@@ -17,9 +17,10 @@ DEFAULT_TEXTS = {
         "Why: to share your child's learning with you and to let you talk to school staff. This is part "
         "of the school's public task of educating your child. Photos of your child on the class page "
         "are shared only if you say yes, and you can change your mind at any time.\n\n"
-        "Who can see it: your child's teachers; senior leaders, who may look at any class's pages and "
-        "messages to check that Hearth is used safely (each look is recorded); and you. Other families "
-        "never see your child's points or private messages.\n\n"
+        "Who can see it: your child's teachers; senior leaders, who monitor Hearth to check that it is "
+        "used safely: they may look at any class's pages, points and Student Story, and may open a "
+        "private message only after recording why (each look is recorded in the school's audit log); "
+        "and you. Other families never see your child's points or private messages.\n\n"
         "How long: the school deletes information when it is no longer needed, after your child leaves.\n\n"
         "Your rights: you can download everything Hearth holds about your child, ask for mistakes to be "
         "corrected, and complain to the school or to the Information Commissioner's Office.",
@@ -40,7 +41,11 @@ DEFAULT_TEXTS = {
 
 
 def ensure_default_documents(school):
-    """Give a school version 1 of each document if it has none yet."""
+    """Give a school version 1 of each document if it has none yet.
+
+    DEFAULT_TEXTS are only a starting text: each school's versions are stored rows, so changing a
+    default here changes no school's published notice and asks no parent again. A school takes up a
+    new default by publishing it as a new version (publish_new_version)."""
     for kind in DOCUMENT_KINDS:
         exists = db.session.scalar(select(PolicyDocument.id).where(
             PolicyDocument.school_id == school.id, PolicyDocument.kind == kind).limit(1))
@@ -93,3 +98,22 @@ def publish_new_version(school, kind, title, body, by=None):
           detail={"kind": kind, "version": document.version})
     db.session.commit()
     return document
+
+
+def default_text(school, kind):
+    """Hearth's suggested (title, body) for ``kind``, with the school's name in it."""
+    title, body = DEFAULT_TEXTS[kind]
+    return title.format(school=school.name), body.format(school=school.name)
+
+
+def acknowledgement_counts(school_id, documents):
+    """How many of the school's active parents have acknowledged each document, and how many there are."""
+    parents = db.session.scalar(select(func.count(User.id)).where(
+        User.school_id == school_id, User.role == "parent", User.status == "active"))
+    counts = dict(db.session.execute(
+        select(Acknowledgement.document_id, func.count(Acknowledgement.id))
+        .join(User, User.id == Acknowledgement.user_id)
+        .where(Acknowledgement.document_id.in_([d.id for d in documents]), User.status == "active",
+               User.role == "parent", User.school_id == school_id)
+        .group_by(Acknowledgement.document_id)).all())
+    return {d.id: counts.get(d.id, 0) for d in documents}, parents

@@ -59,7 +59,8 @@ def years_to_choose(pupil, now=None):
     current = school_year_now(school, now)
     counts = defaultdict(int)
     for created_at in db.session.scalars(select(PortfolioItem.created_at).where(
-            PortfolioItem.pupil_id == pupil.id, PortfolioItem.status == ITEM_APPROVED)):
+            PortfolioItem.pupil_id == pupil.id, PortfolioItem.status == ITEM_APPROVED,
+            PortfolioItem.shown_to_others())):
         counts[academic_year_of(created_at, school.timezone)] += 1
     first = max(min(counts, default=current), current - YEARS_BACK)
     return [(year, counts.get(year, 0)) for year in range(current, first - 1, -1)]
@@ -98,7 +99,8 @@ def entries_for(pupil, reader, year):
     start, end = year_bounds(year, school.timezone)
     items = list(db.session.scalars(
         select(PortfolioItem).where(PortfolioItem.pupil_id == pupil.id, PortfolioItem.school_id == pupil.school_id,
-                                    PortfolioItem.status == ITEM_APPROVED, PortfolioItem.created_at > start,
+                                    PortfolioItem.status == ITEM_APPROVED, PortfolioItem.shown_to_others(),
+                                    PortfolioItem.created_at > start,
                                     PortfolioItem.created_at <= end)
         .options(joinedload(PortfolioItem.added_by))
         .order_by(PortfolioItem.created_at, PortfolioItem.id)))
@@ -125,10 +127,10 @@ def entries_for(pupil, reader, year):
                 numbers[("videos", entry.day)] += 1
                 entry.videos.append((f"videos/{entry.day.isoformat()}-{numbers[('videos', entry.day)]}.mp4", media))
     # The rule of stories.comments_for, for every item at once; a comment a teacher hid from
-    # families stays out of the keepsake whoever downloads it.
+    # families, or one held for review (issue 8), stays out of the keepsake whoever downloads it.
     comments = db.session.scalars(
         select(Comment).join(User, User.id == Comment.author_id)
-        .where(Comment.portfolio_item_id.in_(ids), Comment.hidden_at.is_(None),
+        .where(Comment.portfolio_item_id.in_(ids), Comment.shown_to_others(),
                visible_comments_clause(reader, school))
         .options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id))
     for comment in comments:
@@ -161,25 +163,37 @@ def build_keepsake(pupil, reader, year, now=None):
     now = now or utcnow()
     entries = entries_for(pupil, reader, year)
     index = render_index(pupil, year, entries, now)
-    out = tempfile.TemporaryFile(prefix="hearth-keepsake-")  # on disk, gone when closed
-    photos = videos = 0
+    files = [(name, media, "large") for entry in entries for name, media in entry.photos]
+    files += [(name, media, "video") for entry in entries for name, media in entry.videos]
+    out, size, written = write_archive("hearth-keepsake-", [("index.html", index)], files)
+    photos = sum(1 for name in written if name.startswith("photos/"))
+    videos = sum(1 for name in written if name.startswith("videos/"))
+    audit("export.keepsake", "pupil", pupil.id, actor=reader, school_id=pupil.school_id,
+          detail={"year": year, "items": len(entries), "photos": photos, "videos": videos, "bytes": size})
+    db.session.commit()
+    return Keepsake(out, size, archive_name(pupil, year), len(entries), photos, videos)
+
+
+def write_archive(prefix, texts, files):
+    """A zip in a temporary file on disk (gone when closed), at its start: ``texts`` [(name, str)]
+    compressed, then ``files`` [(name, MediaFile, variant)] copied from disk one at a time.
+    Returns (file, size, the names of the files written); a file deleted meanwhile is left out.
+    The keepsake and a family's own data (services/exports.py) are both made by this."""
+    out = tempfile.TemporaryFile(prefix=prefix)
+    written = []
     try:
         with zipfile.ZipFile(out, "w") as archive:
-            archive.writestr("index.html", index, compress_type=zipfile.ZIP_DEFLATED)
-            for entry in entries:
-                for name, media in entry.photos:
-                    photos += _add(archive, media, "large", name)
-                for name, media in entry.videos:
-                    videos += _add(archive, media, "video", name)
+            for name, text in texts:
+                archive.writestr(name, text, compress_type=zipfile.ZIP_DEFLATED)
+            for name, media, variant in files:
+                if _add(archive, media, variant, name):
+                    written.append(name)
         size = out.seek(0, 2)
         out.seek(0)
     except BaseException:
         out.close()
         raise
-    audit("export.keepsake", "pupil", pupil.id, actor=reader, school_id=pupil.school_id,
-          detail={"year": year, "items": len(entries), "photos": photos, "videos": videos, "bytes": size})
-    db.session.commit()
-    return Keepsake(out, size, archive_name(pupil, year), len(entries), photos, videos)
+    return out, size, written
 
 
 def _add(archive, media, variant, name):

@@ -755,3 +755,9 @@ def _after_commit(session):
 def _after_rollback(session):
     _unlink(session.info.pop("hearth_media_written", []))
     session.info.pop("hearth_media_deleted", None)
+
+
+def discard_files_on_commit(rows):
+    """Remove the files of MediaFile rows once the transaction commits, for bulk deletes that never
+    load the objects: ``rows`` need only id, kind, school_id, storage_key and content_type."""
+    _pending(db.session(), "deleted").extend(path for row in rows for path in _paths(row))

@@ -21,7 +21,6 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
-    ContentReport,
     Conversation,
     MediaFile,
     Message,
@@ -35,6 +34,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.messaging import KIND_PARENT, KIND_PUPIL
 from .audit import audit
+from .moderation import hold_words
 
 MAX_BODY = 5000
 MAX_ATTACHMENTS = 5
@@ -207,19 +207,25 @@ def _staff_in_quiet_hours(staff, now):
     return bool(notice and (notice.in_quiet or notice.away))
 
 
-def _add(conversation, sender, body, media_list, language, now, broadcast_key=None, request_key=None):
+def _add(conversation, sender, body, media_list, language, now, broadcast_key=None, request_key=None,
+         held=None):
     from_staff = not sender.is_pupil and sender.is_staff
     message = Message(
         school_id=conversation.school_id, conversation_id=conversation.id, from_staff=from_staff,
         sender_user_id=None if sender.is_pupil else sender.id,
         sender_pupil_id=sender.id if sender.is_pupil else None,
         body=body, language=language, created_at=now, broadcast_key=broadcast_key, request_key=request_key,
-        in_quiet_hours=False if from_staff else _staff_in_quiet_hours(conversation.staff, now))
+        in_quiet_hours=False if from_staff else _staff_in_quiet_hours(conversation.staff, now),
+        held_words=held, held_at=now if held else None)
     db.session.add(message)
     db.session.flush()
     for position, media in enumerate(media_list):
         media.message_id = message.id
         media.position = position
+    if held:
+        # Held for review (issue 8): the other side is not told, nothing is unread or live, the
+        # inbox does not move; moderation.decide delivers it if a reviewer releases it.
+        return message
     conversation.last_message_at = now
     conversation.last_message_id = message.id
     # Writing in a conversation means having read it: the sender's side is read up to here.
@@ -239,11 +245,14 @@ def _sent_with_key(sender, request_key):
     return db.session.scalar(select(Message).where(column == sender.id, Message.request_key == request_key))
 
 
-def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=None, now=None, request_key=None):
+def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=None, now=None, request_key=None,
+         send_held=False):
     """Send one message, starting the conversation if there is none yet. Returns the message.
 
     ``sender`` is one of the two sides: the member of staff, or the parent / the pupil. A request
-    key already used by this sender returns the message first sent with it (a double tap)."""
+    key already used by this sender returns the message first sent with it (a double tap). Words on
+    the school's lists raise moderation.WordsFound unless the sender confirmed (``send_held``):
+    then the message is stored held for review."""
     now = now or utcnow()
     request_key = (request_key or "")[:64] or None
     first = _sent_with_key(sender, request_key)
@@ -259,11 +268,13 @@ def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=Non
     body = clean_body(body)
     check_body(body, media_list)
     _check_attachments(sender, media_list)
+    held = hold_words(staff.school_id, body, send_held)
     try:
         conversation = _find_or_create(staff, pupil, parent)
-        message = _add(conversation, sender, body, list(media_list), language, now, request_key=request_key)
+        message = _add(conversation, sender, body, list(media_list), language, now, request_key=request_key,
+                       held=held)
         audit("message.send", target_type="message", target_id=message.id,
-              detail={"conversation": conversation.id}, actor=sender)
+              detail={"conversation": conversation.id, **({"held": True} if held else {})}, actor=sender)
         db.session.commit()
     except IntegrityError:  # the same form arrived twice at the same moment: keep the first
         db.session.rollback()
@@ -271,7 +282,8 @@ def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=Non
         if first is None:
             raise
         return first
-    _prefetch(conversation, [message], [_reader_language(conversation, sender)])
+    if not held:
+        _prefetch(conversation, [message], [_reader_language(conversation, sender)])
     return message
 
 
@@ -292,13 +304,14 @@ def _prefetch(conversation, messages, targets):
         prefetch(conversation.pupil.school, texts, targets)
 
 
-def reply(sender, conversation, *, body, media_list=(), language=None, now=None):
+def reply(sender, conversation, *, body, media_list=(), language=None, now=None, send_held=False):
     return send(sender, staff=conversation.staff, pupil=conversation.pupil,
                 parent=conversation.parent if conversation.kind == KIND_PARENT else None,
-                body=body, media_list=media_list, language=language, now=now)
+                body=body, media_list=media_list, language=language, now=now, send_held=send_held)
 
 
-def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, request_key=None):
+def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, request_key=None,
+              send_held=False):
     """One message to the parents of several pupils of a class: each parent receives it in their own
     private conversation about their child. Returns how many conversations it went to; the same
     request key again (a double tap) sends nothing more and returns the first count."""
@@ -312,6 +325,7 @@ def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, 
     check_body(body)
     if not pupil_ids:
         raise MessageError(_("Choose at least one family."), field="pupils")
+    held = hold_words(staff.school_id, body, send_held)
     pupils = list(db.session.scalars(select(Pupil).where(
         Pupil.id.in_(pupil_ids), Pupil.class_id == school_class.id, Pupil.status == "active")))
     links = list(db.session.scalars(select(ParentLink).where(
@@ -325,19 +339,20 @@ def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, 
             if not may_write(staff, pupil, parent):
                 continue
             conversation = _find_or_create(staff, pupil, parent)
-            _add(conversation, staff, body, [], language, now, broadcast_key=key)
+            _add(conversation, staff, body, [], language, now, broadcast_key=key, held=held)
             sent += 1
         if not sent:
             raise MessageError(_("None of the families you chose has joined Hearth yet."), field="pupils")
         audit("message.broadcast", target_type="school_class", target_id=school_class.id,
-              detail={"families": sent, "key": key}, actor=staff)
+              detail={"families": sent, "key": key, **({"held": True} if held else {})}, actor=staff)
         db.session.commit()
     except IntegrityError:  # the same form twice at the same moment: the first one stands
         db.session.rollback()
         return db.session.scalar(select(func.count()).select_from(Message).where(
             Message.sender_user_id == staff.id, Message.broadcast_key == key))
-    from .translation import prefetch
-    prefetch(school_class.school, [(body, language)], [link.parent.locale for link in links])
+    if not held:
+        from .translation import prefetch
+        prefetch(school_class.school, [(body, language)], [link.parent.locale for link in links])
     return sent
 
 
@@ -378,14 +393,10 @@ def hide(account, message, now=None):
 
 
 def report(account, message, reason):
-    """Record a participant's report of a message for the senior leaders."""
-    reason = clean_body(reason)[:2000]
-    db.session.add(ContentReport(
-        school_id=message.school_id, target_type="message", target_id=message.id, reason=reason,
-        reporter_user_id=None if account.is_pupil else account.id,
-        reporter_pupil_id=account.id if account.is_pupil else None))
-    audit("message.report", target_type="message", target_id=message.id, actor=account)
-    db.session.commit()
+    """Record a participant's report of a message for the senior leaders: the one reporting
+    mechanism for every kind of content (app/services/safeguarding.py)."""
+    from .safeguarding import report as report_content
+    return report_content(account, "message", message, reason)
 
 
 # ---- reading ----------------------------------------------------------------------------------------
@@ -445,7 +456,9 @@ def inbox(account, before=None, limit=PAGE):
 
     ``before`` is (last_message_at, id) of the last row already shown. Returns (rows, next_cursor)."""
     where, last_to_me, read = _mine(account)
-    stmt = (select(Conversation, Message).outerjoin(Message, Message.id == Conversation.last_message_id)
+    # The preview: the last message, unless it was removed after a report (and not the reader's).
+    stmt = (select(Conversation, Message).outerjoin(Message, and_(Message.id == Conversation.last_message_id,
+                                                              shown_to(account)))
             .where(where, Conversation.school_id == account.school_id,
                    Conversation.last_message_id.is_not(None))
             .options(selectinload(Conversation.staff), selectinload(Conversation.parent),
@@ -462,9 +475,27 @@ def inbox(account, before=None, limit=PAGE):
     return rows, cursor
 
 
-def messages_page(conversation, before=None, limit=PAGE):
-    """The newest ``limit`` messages (older than ``before``), oldest first, and whether more exist."""
-    stmt = (select(Message).where(Message.conversation_id == conversation.id)
+def shown_to(reader):
+    """SQL: the messages this reader sees: those shown to others (not removed after a report, not
+    held for review unless released), and the reader's own. Reviewers work from the moderation
+    queue. No reader: only what is shown to others."""
+    if reader is None:
+        return Message.shown_to_others()
+    mine = (Message.sender_pupil_id == reader.id) if reader.is_pupil else (Message.sender_user_id == reader.id)
+    return or_(Message.shown_to_others(), mine)
+
+
+def shown_to_reader(message, reader):
+    """The same rule as ``shown_to`` for one loaded message."""
+    mine = (message.sender_pupil_id == reader.id) if reader.is_pupil else (message.sender_user_id == reader.id)
+    shown = message.removed_at is None and (message.held_at is None or message.held_decision == "released")
+    return mine or shown
+
+
+def messages_page(conversation, before=None, limit=PAGE, reader=None):
+    """The newest ``limit`` messages (older than ``before``) that ``reader`` sees, oldest first, and
+    whether more exist."""
+    stmt = (select(Message).where(Message.conversation_id == conversation.id, shown_to(reader))
             .options(selectinload(Message.sender_user), selectinload(Message.sender_pupil))
             .order_by(Message.id.desc()).limit(limit + 1))
     if before is not None:
@@ -474,10 +505,11 @@ def messages_page(conversation, before=None, limit=PAGE):
     return list(reversed(rows[:limit])), more
 
 
-def messages_since(conversation, first_id, limit=200):
+def messages_since(conversation, first_id, limit=200, reader=None):
     """The messages from ``first_id`` on (those an open page shows), newest ``limit`` at most."""
     rows = list(db.session.scalars(
-        select(Message).where(Message.conversation_id == conversation.id, Message.id >= first_id)
+        select(Message).where(Message.conversation_id == conversation.id, Message.id >= first_id,
+                              shown_to(reader))
         .options(selectinload(Message.sender_user), selectinload(Message.sender_pupil))
         .order_by(Message.id.desc()).limit(limit)))
     return list(reversed(rows))

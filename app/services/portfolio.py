@@ -65,6 +65,8 @@ def _page(stmt, before, page_size):
 def items_page(account, pupil, before=None, page_size=PAGE_SIZE):
     stmt = (select(PortfolioItem).where(PortfolioItem.pupil_id == pupil.id)
             .options(joinedload(PortfolioItem.added_by)))
+    if not account.is_staff:
+        stmt = stmt.where(PortfolioItem.shown_to_others())
     statuses = visible_statuses(account, pupil)
     if statuses:
         stmt = stmt.where(PortfolioItem.status.in_(statuses))
@@ -84,7 +86,10 @@ def _shared_with(school_class):
 
 
 def class_story_page(account, school_class, before=None, page_size=PAGE_SIZE):
-    items, cursor = _page(_shared_with(school_class), before, page_size)
+    stmt = _shared_with(school_class)
+    if not account.is_staff:
+        stmt = stmt.where(PortfolioItem.shown_to_others())
+    items, cursor = _page(stmt, before, page_size)
     return items, cursor, decorate_items(items, account)
 
 
@@ -185,7 +190,7 @@ def home_learning_tasks(pupil, now=None):
     return list(db.session.scalars(
         select(Post).where(Post.school_id == pupil.school_id, Post.class_id == pupil.class_id,
                            Post.kind == "home_learning", Post.published_at.is_not(None),
-                           Post.published_at <= now,
+                           Post.published_at <= now, Post.shown_to_others(),
                            Post.published_at >= now - timedelta(weeks=HOME_LEARNING_WEEKS))
         .order_by(Post.published_at.desc(), Post.id.desc()).limit(20)))
 

@@ -33,6 +33,7 @@ from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED
 from ..models.stories import POST_KINDS
 from .audit import audit
+from .moderation import hold_words
 from .translation import forget_texts, prefetch_post, writing_language
 
 PAGE_SIZE = 10
@@ -410,6 +411,8 @@ def feed_page(account, class_ids, *, whole_school=True, before=None, now=None, p
     base = (select(Post).where(Post.school_id == account.school_id, place, Post.published_at.is_not(None),
                                Post.published_at <= now)
             .options(joinedload(Post.author), joinedload(Post.school_class)))
+    if not account.is_staff:
+        base = base.where(Post.shown_to_others())  # staff see it, marked "Removed after a report"
     pinned = []
     stream = base.where(Post.pinned_at.is_(None))
     if before is None:
@@ -480,10 +483,13 @@ def add_responses(cards, key, account):
 def visible_comments_clause(account, school=None):
     """Which comments this account reads (the query must join User on the author).
     Staff: all. Others: staff comments, their own family's, and everyone's when the school opens
-    comments to the class. Hidden comments: staff only."""
+    comments to the class. Hidden comments: staff only. Held for review (issue 8): their author
+    only (reviewers work from the moderation queue)."""
     if account.is_staff:
-        return True
-    shown = Comment.hidden_at.is_(None)
+        return or_(Comment.held_at.is_(None), Comment.held_decision == "released", Comment.author_id == account.id)
+    shown = Comment.shown_to_others()
+    if not account.is_pupil:  # a writer sees their own comment while it waits, or was not shared
+        shown = or_(shown, and_(Comment.author_id == account.id, Comment.hidden_at.is_(None)))
     school = school or account.school
     if school.comments_open_to_class:
         return shown
@@ -635,7 +641,9 @@ def like_summary(target, user):
     return liked, count
 
 
-def add_comment(target, author, body, language=None):
+def add_comment(target, author, body, language=None, send_held=False):
+    """Add a comment. With words on the school's lists it raises moderation.WordsFound, unless the
+    writer confirmed (``send_held``): then it is stored held for a teacher's review."""
     body = (body or "").replace("\r\n", "\n").strip()
     if isinstance(target, Post) and not target.comments_enabled:
         raise StoryError(_("Comments are turned off for this post."), "body")
@@ -644,12 +652,14 @@ def add_comment(target, author, body, language=None):
     if len(body) > MAX_COMMENT:
         raise StoryError(_("Comments can be up to %(num)d characters (this one has %(len)d).",
                            num=MAX_COMMENT, len=len(body)), "body")
+    held = hold_words(author.school_id, body, send_held)
     comment = Comment(school_id=author.school_id, author_id=author.id, body=body,
-                      language=language or writing_language(author), **_target_fields(target))
+                      language=language or writing_language(author), held_words=held,
+                      held_at=utcnow() if held else None, **_target_fields(target))
     db.session.add(comment)
     db.session.flush()
     audit("story.comment_added", "comment", comment.id, actor=author, school_id=author.school_id,
-          detail=_target_fields(target))
+          detail={**_target_fields(target), **({"held": True} if held else {})})
     db.session.commit()
     return comment
 

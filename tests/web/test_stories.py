@@ -596,8 +596,8 @@ def test_senior_leaders_can_open_any_class_story_and_each_look_is_audited(world,
     page = senior.get("/stories/").get_data(as_text=True)
     assert f'/stories/class/{world["klass"].id}"' in page and f'/stories/class/{world["other"].id}"' in page
     assert "Ash class news" in senior.get(f"/stories/class/{world['other'].id}").get_data(as_text=True)
-    looks = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "monitoring.class_story_viewed"))
-    assert [entry.target_id for entry in looks] == [world["other"].id]
+    looks = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "monitoring.viewed"))
+    assert [(entry.target_id, entry.detail) for entry in looks] == [(world["other"].id, {"what": "story"})]
     parent_page = login_as(world["people"]["zosia's parent"]).get("/stories/").get_data(as_text=True)
     assert f'/stories/class/{world["other"].id}"' not in parent_page
 

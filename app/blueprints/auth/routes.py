@@ -1,5 +1,6 @@
 """Signing in and out for staff and parents; password reset; accepting a staff invitation."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -37,12 +38,20 @@ def login():
             problem = _("That email address and password do not match an account. "
                         "Check them and try again, or reset your password.")
         elif not user.is_active:
-            if user.status == "suspended":
+            if user.status == "suspended" and user.suspended_until:
+                from ...services.safeguarding import local_day
+                problem = _("This account is suspended until %(date)s. Please contact the school office.",
+                            date=format_date(local_day(user.school, user.suspended_until), "EEEE d MMMM"))
+            elif user.status == "suspended":
                 problem = _("This account is suspended. Please contact the school office.")
             else:
                 problem = _("This account has been closed. Please contact the school office.")
             if user.status_reason:
                 problem += " " + _("Reason given: %(reason)s", reason=user.status_reason)
+        elif user.school.paused_at is not None and not user.is_staff:
+            problem = _("Hearth is paused for families and pupils for now.")
+            if user.school.pause_message:
+                problem += " " + user.school.pause_message
         else:
             pending = session.get("join_code")
             target = safe_next(request.args.get("next"))

@@ -16,7 +16,7 @@ from werkzeug.routing import RequestRedirect
 from ...extensions import db
 from ...models import Pupil, SchoolClass, class_teachers
 from ...policies import can_manage_class, can_manage_pupil, can_manage_school, can_view_class, get_or_404, rule, staff
-from ...services import passcodes
+from ...services import monitoring, passcodes
 from ...services.school_calendar import current_academic_year
 from .forms import LettersForm, RevokeForm
 
@@ -87,6 +87,7 @@ def index():
 @rule(staff)
 def show(class_id):
     school_class = get_or_404(SchoolClass, class_id, can_view_class)
+    monitoring.record_look(current_user._get_current_object(), school_class, "class")
     pupils = pupils_of(school_class)
     ids = [p.id for p in pupils]
     return render_template(

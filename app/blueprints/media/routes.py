@@ -2,7 +2,8 @@
 
 A class post's photo follows the post's rule *and* the consent of every child in it, checked at
 each request; a photo on a pupil's own story follows that story's rule; a message's file is seen by
-the two sides of the conversation (not once the sender has hidden the message); a file not yet saved in a
+the two sides of the conversation (not once the sender has hidden the message) and by a senior
+leader who opened the conversation with a recorded reason, while that access lasts; a file not yet saved in a
 post is seen by its uploader only. Anything else is missing (404), and the refusal is audited.
 """
 from flask import Blueprint, abort, request
@@ -14,6 +15,7 @@ from ...models.media import VARIANTS
 from ...policies import can_view_portfolio_item, can_view_post, record_refusal, rule, signed_in
 from ...services import messaging, stories
 from ...services.media import media_response
+from ..monitoring.grants import holds_grant
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -32,8 +34,14 @@ def can_view_media(account, media):
         return item is not None and can_view_portfolio_item(account, item)
     if media.message_id is not None:
         message = db.session.get(Message, media.message_id)
-        return (message is not None and message.hidden_at is None
-                and messaging.is_participant(account, db.session.get(Conversation, message.conversation_id)))
+        if message is None or message.hidden_at is not None:
+            return False
+        conversation = db.session.get(Conversation, message.conversation_id)
+        if holds_grant(account, conversation):
+            # A senior leader who opened the conversation with a recorded reason, while that lasts:
+            # what its two sides see of it (not what was removed after a report or is held).
+            return messaging.shown_to_reader(message, account)
+        return messaging.is_participant(account, conversation)
     if account.is_pupil:
         return media.uploaded_by_pupil_id == account.id
     return media.uploaded_by_id == account.id

@@ -11,10 +11,13 @@ class MessageForm(FlaskForm):
     files = MultipleFileField(_l("Photos or a PDF (optional)"))
     # Ticked when the sender has seen the reminder to tell the office about an absence.
     absence_ack = BooleanField()
+    # Ticked by "Send it for a teacher to check" after the sender was told of words on the school's list.
+    held_ack = BooleanField()
 
 
 class BroadcastForm(FlaskForm):
     body = TextAreaField(_l("Your message"))
+    held_ack = BooleanField()  # "Send it for a teacher to check"
 
 
 class ReportForm(FlaskForm):

@@ -20,6 +20,7 @@ from ...policies import can_view_class, get_or_404, rule, school_manager, signed
 from ...services import messaging
 from ...services.media import UploadRefused, discard, store_upload
 from ...services.messaging import MessageError
+from ...services.moderation import WordsFound
 from .forms import BroadcastForm, MessageForm, PupilMessagingForm, ReportForm
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
@@ -40,6 +41,8 @@ def _message(message_id):
     if message is None:
         abort(404)
     _conversation(message.conversation_id)
+    if not (messaging.shown_to_reader(message, _me())):  # held for review or removed: its sender's only
+        abort(404)
     return message
 
 
@@ -169,16 +172,17 @@ def conversation(conversation_id):
     return _conversation_page(convo, me, form)
 
 
-def _conversation_page(convo, me, form, *, messages=(), attachments=(), absence=False, status=200):
+def _conversation_page(convo, me, form, *, messages=(), attachments=(), absence=False, status=200,
+                       held_words=()):
     before = request.args.get("before", type=int) if request.method == "GET" else None
-    page, more = messaging.messages_page(convo)
-    older_page, older_more = messaging.messages_page(convo, before=before) if before else ([], False)
+    page, more = messaging.messages_page(convo, reader=me)
+    older_page, older_more = messaging.messages_page(convo, before=before, reader=me) if before else ([], False)
     context = dict(convo=convo, page=page, more=more, older_page=older_page, older_more=older_more,
                    hide_until=utcnow() - messaging.HIDE_WINDOW, me=me, form=form,
                    other=_other_side(convo, me), notice=_notice_for(convo.staff, me),
                    open_=messaging.still_open(convo), unread=messaging.unread_for(me, convo),
                    marker=messaging.live_marker(convo, me), problems=list(messages),
-                   attachments=list(attachments), absence=absence)
+                   attachments=list(attachments), absence=absence, held_words=list(held_words))
     if before:
         return render("messages/conversation.html", block="earlier", **context)
     return render("messages/conversation.html", status=status, **context)
@@ -191,15 +195,15 @@ def _other_side(convo, me):
 
 
 def _composer_page(form, convo, staff_user, pupil, parent_user, *, messages=(), attachments=(),
-                   absence=False, status=200):
+                   absence=False, status=200, held_words=()):
     me = _me()
     if convo is not None:
         return _conversation_page(convo, me, form, messages=messages, attachments=attachments,
-                                  absence=absence, status=status)
+                                  absence=absence, status=status, held_words=held_words)
     notice = _notice_for(staff_user, me)
     return render("messages/compose.html", status=status, form=form, staff_user=staff_user, pupil=pupil,
                   parent_user=parent_user, notice=notice, problems=list(messages),
-                  attachments=list(attachments), absence=absence, me=me)
+                  attachments=list(attachments), absence=absence, me=me, held_words=list(held_words))
 
 
 def _send(form, convo, staff_user, pupil, parent_user):
@@ -227,7 +231,8 @@ def _send(form, convo, staff_user, pupil, parent_user):
     if problems:
         return _composer_page(form, convo, staff_user, pupil, parent_user, messages=problems,
                               attachments=attachments, status=422)
-    if request.form.get("action") != "send":  # files added without JavaScript: show them first
+    # Files added without JavaScript: show them first ("Send it for a teacher to check" sends too).
+    if request.form.get("action") != "send" and not form.held_ack.data:
         return _composer_page(form, convo, staff_user, pupil, parent_user, attachments=attachments)
     body = form.body.data or ""
     if me.is_parent and messaging.looks_like_absence(body) and not form.absence_ack.data:
@@ -237,7 +242,12 @@ def _send(form, convo, staff_user, pupil, parent_user):
     try:
         message = messaging.send(me, staff=staff_user, pupil=pupil, parent=parent_user, body=body,
                                  media_list=attachments, language=_language(),
-                                 request_key=request.form.get("request_key"))
+                                 request_key=request.form.get("request_key"), send_held=form.held_ack.data)
+    except WordsFound as found:
+        # Not sent yet: the sender is told kindly what was found and chooses (the text stays).
+        db.session.rollback()
+        return _composer_page(form, convo, staff_user, pupil, parent_user, attachments=attachments,
+                              absence=bool(form.absence_ack.data), held_words=found.words)
     except MessageError as error:
         db.session.rollback()
         target = getattr(form, error.field, None) or form.body
@@ -291,7 +301,7 @@ def live(conversation_id):
     marker = messaging.live_marker(convo, me)
     if request.args.get("v") == marker:
         return NothingNew()
-    page = messaging.messages_since(convo, request.args.get("since", type=int) or 0)
+    page = messaging.messages_since(convo, request.args.get("since", type=int) or 0, reader=me)
     return render("messages/conversation.html", block="live", convo=convo, page=page, me=me,
                   marker=marker, unread=messaging.unread_for(me, convo), other=_other_side(convo, me),
                   hide_until=utcnow() - messaging.HIDE_WINDOW)
@@ -329,7 +339,7 @@ def report(message_id):
     form = ReportForm()
     if form.validate_on_submit():
         messaging.report(me, message, form.reason.data or "")
-        flash(_("Thank you. The school's senior leaders have been told about this message."), "success")
+        flash(_("Thank you. A senior leader will look at this."), "success")
         return redirect(url_for(".conversation", conversation_id=message.conversation_id))
     return render("messages/report.html", form=form, message=message)
 
@@ -349,7 +359,12 @@ def broadcast(class_id):
     if form.validate_on_submit():
         try:
             sent = messaging.broadcast(me, school_class, sorted(chosen), body=form.body.data or "",
-                                       language=_language(), request_key=request.form.get("request_key"))
+                                       language=_language(), request_key=request.form.get("request_key"),
+                                       send_held=form.held_ack.data)
+        except WordsFound as found:  # not sent yet: the sender chooses (the text and ticks stay)
+            db.session.rollback()
+            return render("messages/broadcast.html", form=form, school_class=school_class, families=families,
+                          chosen=chosen, problem=None, held_words=found.words)
         except MessageError as error:
             db.session.rollback()
             if error.field == "pupils":

@@ -16,7 +16,7 @@ from ...htmx import render, wants_fragment
 from ...models import PointCategory, SchoolClass
 from ...models.base import utcnow
 from ...policies import can_view_class, get_or_404, rule, same_school, school_manager, staff, teaches
-from ...services import points
+from ...services import monitoring, points
 from ...services.points import CategoryError, PointsError
 from .forms import (
     ICON_LABELS,
@@ -112,6 +112,8 @@ def _board(klass, form=None, selected=None, awards=None, message=None, block=Non
 @rule(staff)
 def class_screen(class_id):
     klass = _class(class_id)
+    if not wants_fragment():  # the grid refreshing itself is the same look
+        monitoring.record_look(_me(), klass, "points")
     key = request.args.get("done", "")
     awards = points.awards_for_key(_me(), key) if 0 < len(key) <= 64 else None
     return _board(klass, awards=awards, block="grid")

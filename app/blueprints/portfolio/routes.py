@@ -29,8 +29,9 @@ from ...policies import (
     staff,
     teaches,
 )
-from ...services import portfolio, stories
+from ...services import monitoring, portfolio, stories
 from ...services.media import UploadRefused, store_upload
+from ...services.moderation import WordsFound
 from ...services.stories import StoryError
 from ..main.routes import safe_next
 from ..stories.forms import CommentForm, ConfirmForm
@@ -348,6 +349,8 @@ def class_story(class_id):
     me = _me()
     school_class = get_or_404(SchoolClass, class_id, can_view_student_story)
     cursor = _cursor()
+    if cursor is None:  # older items loading as one scrolls are the same look
+        monitoring.record_look(me, school_class, "student-story")
     items, next_cursor, cards = portfolio.class_story_page(me, school_class, before=cursor)
     options = None
     if can_manage_class(me, school_class):
@@ -378,7 +381,7 @@ def _item(item_id):
     return get_or_404(PortfolioItem, item_id, can_view_portfolio_item)
 
 
-def _item_page(entry, status=200, comment_form=None, review_error=None, review_note=None):
+def _item_page(entry, status=200, comment_form=None, review_error=None, review_note=None, held_words=()):
     me = _me()
     card = portfolio.decorate_items([entry], me)[entry.id]
     task = None
@@ -388,7 +391,7 @@ def _item_page(entry, status=200, comment_form=None, review_error=None, review_n
                   comments=portfolio.item_comments(entry, me), can_comment=can_respond(me, entry.approved),
                   comment_form=comment_form or CommentForm(), can_review=can_review_item(me, entry),
                   suggestions=SEND_BACK_SUGGESTIONS, errors={entry.id: review_error} if review_error else {},
-                  notes={entry.id: review_note} if review_note else {})
+                  notes={entry.id: review_note} if review_note else {}, held_words=list(held_words))
 
 
 @bp.route("/items/<int:item_id>")
@@ -420,11 +423,14 @@ def comment(item_id):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            stories.add_comment(entry, me, form.body.data)
+            added = stories.add_comment(entry, me, form.body.data, send_held=form.held_ack.data)
+        except WordsFound as found:  # not added yet: the writer is told kindly and chooses
+            return _item_page(entry, comment_form=form, held_words=found.words)
         except StoryError as error:
             form.body.errors = [error.message]
         else:
-            flash(_("Your comment has been added."), "success")
+            flash(_("Your comment has been added.") if added.held_at is None else
+                  _("Your comment is waiting for a teacher to check it."), "success")
             return redirect(url_for(".item", item_id=entry.id) + "#comments")
     return _item_page(entry, status=422, comment_form=form)
 

@@ -28,6 +28,8 @@ class PostForm(FlaskForm):
 class CommentForm(FlaskForm):
     body = TextAreaField(_l("Your comment"), validators=[
         Length(max=MAX_COMMENT, message=_l("Comments can be up to %(max)d characters."))])
+    # Ticked by "Send it for a teacher to check" after the writer was told of words on the school's list.
+    held_ack = BooleanField()
 
 
 class ConfirmForm(FlaskForm):

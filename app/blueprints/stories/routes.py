@@ -30,8 +30,9 @@ from ...policies import (
     signed_in,
     staff,
 )
-from ...services import home_learning, stories
+from ...services import home_learning, monitoring, stories
 from ...services.media import UploadRefused, store_upload
+from ...services.moderation import WordsFound
 from ...services.points import PointsError
 from ...services.stories import ConsentRefused, PostDraft, StoryError
 from ..main.routes import safe_next
@@ -106,9 +107,8 @@ def feed():
 @rule(signed_in)
 def class_feed(class_id):
     school_class = get_or_404(SchoolClass, class_id, can_view_class)
-    if _me().is_staff and _me().is_senior and not any(c.id == class_id for c in _me().classes):
-        from ...services.audit import audit
-        audit("monitoring.class_story_viewed", "school_class", class_id, commit=True)
+    if not request.args.get("before"):  # older posts loading as one scrolls are the same look
+        monitoring.record_look(_me(), school_class, "story")
     return _feed([school_class], whole_school=True, school_class=school_class,
                  title=_("%(name)s's story", name=school_class.name))
 
@@ -168,14 +168,19 @@ def comment(post_id):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            stories.add_comment(item, me, form.body.data)
+            added = stories.add_comment(item, me, form.body.data, send_held=form.held_ack.data)
+        except WordsFound as found:  # not added yet: the writer is told kindly and chooses
+            card = stories.post_card(item, me)
+            return render("stories/post.html", block="comments", post=item, card=card, comment_form=form,
+                          button=ConfirmForm(), held_words=found.words, **_comments_context(item, me))
         except StoryError as error:
             form.body.errors = [error.message]
         else:
             if wants_fragment():
                 return render("stories/post.html", block="comments", post=item, comment_form=CommentForm(),
                               button=ConfirmForm(), **_comments_context(item, me))
-            flash(_("Your comment has been added."), "success")
+            flash(_("Your comment has been added.") if added.held_at is None else
+                  _("Your comment is waiting for a teacher to check it."), "success")
             return redirect(url_for(".post", post_id=item.id) + "#comments")
     card = stories.post_card(item, me)
     return render("stories/post.html", block="comments", status=422, post=item, card=card, comment_form=form,

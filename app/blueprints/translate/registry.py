@@ -69,11 +69,16 @@ register("portfolio", PortfolioItem, can_view_portfolio_item)
 
 
 def can_view_message(account, message):
-    """A message is read by the two sides of its conversation, unless its sender hid it."""
+    """A message is read by the two sides of its conversation, unless its sender hid it; one held
+    for review or removed after a report only by its sender. A senior leader who opened the
+    conversation with a recorded reason reads it too, while that access lasts (monitoring)."""
     from ...models import Conversation
-    from ...services.messaging import is_participant
+    from ...services.messaging import is_participant, shown_to_reader
+    from ..monitoring.grants import holds_grant
     conversation = db.session.get(Conversation, message.conversation_id)
-    return message.hidden_at is None and conversation is not None and is_participant(account, conversation)
+    return (message.hidden_at is None and conversation is not None
+            and (is_participant(account, conversation) or holds_grant(account, conversation))
+            and shown_to_reader(message, account))
 
 
 register("message", Message, can_view_message)
