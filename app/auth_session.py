@@ -69,6 +69,10 @@ def start_session(account):
     """A new session on sign-in (SECURITY.md 8): the old cookie's contents are dropped."""
     session.clear()
     login_user(account, remember=False, fresh=True)
+    if not account.is_pupil:
+        from .services.safeguarding import unread_warning
+        if unread_warning(account) is not None:
+            session["warning_pending"] = True  # read before anything else (issue 8)
     now = int(time.time())
     session["auth_at"] = now
     session["seen_at"] = now

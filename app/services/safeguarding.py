@@ -253,8 +253,12 @@ def _need_reason(reason):
 
 
 def warn(by, user, reason, report_item=None, now=None):
+    """A warning is read at the user's next sign-in, before anything else. Their sessions end now,
+    so that next sign-in is their next visit (a warning is looked up only when a session starts)."""
+    from ..auth_session import revoke_all_sessions
     _need_reason(reason)
     action = _record(by, user, "warn", reason, report_item, now=now)
+    revoke_all_sessions(user)
     audit("account.warned", "user", user.id, actor=by, school_id=user.school_id,
           detail={"action_id": action.id, "report_id": action.report_id})
     db.session.commit()

@@ -290,26 +290,31 @@ def test_who_may_act_on_whom(world, login_as, actor, subject, allowed):
     assert warned == (1 if allowed else 0)
 
 
-def test_a_warning_must_be_read_before_anything_else(world, login_as):
+def test_a_warning_must_be_read_at_the_next_sign_in_before_anything_else(world, app, login_as):
     parent = world["people"]["maja's parent"]
     signed_in = login_as(parent)
     assert signed_in.get("/stories/").status_code == 200
     login_as(world["people"]["senior leader"]).post(f"/safeguarding/accounts/{parent.id}/warn",
                                                     data={"reason": "Your comment was unkind"})
-    fresh = login_as(parent)  # the next sign-in: at once
-    response = fresh.get("/stories/")
+    # Giving the warning ends the parent's sessions: their next visit is a sign-in.
+    assert signed_in.get("/stories/").status_code == 302
+    browser = app.test_client()
+    response = browser.post("/auth/login", data={"email": parent.email, "password": PASSWORD})
+    assert response.status_code == 302
+    response = browser.get("/stories/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/safeguarding/warning")
-    # Already signed in: looked up again within a minute.
-    with time_machine.travel(utcnow() + timedelta(seconds=61), tick=False):
-        response = signed_in.get("/stories/")
-        assert response.status_code == 302 and response.headers["Location"].endswith("/safeguarding/warning")
-        page = signed_in.get("/safeguarding/warning").get_data(as_text=True)
-        assert "Your comment was unkind" in page and "I have read this" in page
-        assert signed_in.post("/safeguarding/warning").status_code == 302
-        assert signed_in.get("/stories/").status_code == 200
+    assert browser.get("/messages/").headers["Location"].endswith("/safeguarding/warning")
+    page = browser.get("/safeguarding/warning").get_data(as_text=True)
+    assert "Your comment was unkind" in page and "I have read this" in page
+    assert browser.post("/safeguarding/warning").status_code == 302
+    assert browser.get("/stories/").status_code == 200
     action = db.session.scalar(select(AccountAction))
     assert action.acknowledged_at is not None
-    assert _audited("account.warned") == 1
+    assert _audited("account.warned") == 1 and _audited("account.warning_read") == 1
+    # Read once: the next sign-in goes straight in.
+    again = app.test_client()
+    again.post("/auth/login", data={"email": parent.email, "password": PASSWORD})
+    assert again.get("/stories/").status_code == 200
 
 
 def test_a_warning_needs_a_reason(world, login_as):

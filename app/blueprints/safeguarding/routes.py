@@ -1,6 +1,5 @@
 """Reports of misuse and the steps that follow: the senior leaders' queue, warnings, suspensions,
 endings, reinstatement, and pausing Hearth for families (issue 8)."""
-import time
 
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -20,7 +19,6 @@ bp = Blueprint("safeguarding", __name__, url_prefix="/safeguarding")
 # Reached while Hearth is paused for families, or before a warning has been read.
 OPEN_ENDPOINTS = {"auth.logout", "auth.login", "classroom.sign_out", "main.set_language", "asset",
                   "static", "healthz", "readyz", "robots"}
-WARNING_CHECK_SECONDS = 60
 
 
 def senior_leader(account):
@@ -50,13 +48,9 @@ def _warning_first():
         return None
     if request.endpoint in OPEN_ENDPOINTS or request.endpoint in ("safeguarding.warning", "consent.acknowledge"):
         return None
-    # Looked up on the first request after sign-in (the session starts empty), then at most once a
-    # minute: a warning given meanwhile shows within a minute, and most pages cost no extra query.
-    now = int(time.time())
-    if now - session.get("warning_checked_at", 0) < WARNING_CHECK_SECONDS:
-        return None
-    if safeguarding.unread_warning(current_user) is None:
-        session["warning_checked_at"] = now
+    # Looked up once, when the session starts (auth_session.start_session): giving a warning ends
+    # the user's sessions, so they read it at their next sign-in and other pages cost no query.
+    if not session.get("warning_pending"):
         return None
     return full_page_redirect(redirect(url_for("safeguarding.warning")))
 
@@ -275,11 +269,14 @@ def warning():
     me = _me()
     action = None if me.is_pupil else safeguarding.unread_warning(me)
     if action is None:
+        session.pop("warning_pending", None)
         return redirect(url_for("main.home"))
     form = NoteForm()
     if request.method == "POST" and form.validate_on_submit():
         safeguarding.acknowledge_warning(me, action)
-        return redirect(url_for("main.home"))
+        if safeguarding.unread_warning(me) is None:
+            session.pop("warning_pending", None)
+        return redirect(url_for(".warning"))
     return render("safeguarding/warning.html", action=action, form=form)
 
 
