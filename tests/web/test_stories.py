@@ -394,6 +394,17 @@ def test_comments_are_seen_by_staff_and_the_commenters_family_only(world, login_
         f"/stories/posts/{post.id}").get_data(as_text=True)
 
 
+def test_after_an_htmx_comment_the_box_is_empty_again(world, login_as):
+    post = make_post(world["teacher"], world["klass"])
+    parent = login_as(world["people"]["zosia's parent"])
+    response = parent.post(f"/stories/posts/{post.id}/comments", data={"body": "Lovely work, 3K!"},
+                           headers=htmx_headers())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and page.count("Lovely work, 3K!") == 1  # the comment, not the box
+    box = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S)
+    assert box is not None and box.group(1).strip() == ""
+
+
 def test_teacher_hides_and_deletes_comments_and_turns_them_off(world, login_as):
     post = make_post(world["teacher"], world["klass"])
     parent = login_as(world["people"]["zosia's parent"])

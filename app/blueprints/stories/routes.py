@@ -177,8 +177,10 @@ def comment(post_id):
             form.body.errors = [error.message]
         else:
             if wants_fragment():
-                return render("stories/post.html", block="comments", post=item, comment_form=CommentForm(),
-                              button=ConfirmForm(), **_comments_context(item, me))
+                # A fresh, empty box: a form built in a POST would otherwise refill it from the request.
+                return render("stories/post.html", block="comments", post=item,
+                              comment_form=CommentForm(formdata=None), button=ConfirmForm(),
+                              **_comments_context(item, me))
             flash(_("Your comment has been added.") if added.held_at is None else
                   _("Your comment is waiting for a teacher to check it."), "success")
             return redirect(url_for(".post", post_id=item.id) + "#comments")
