@@ -12,9 +12,10 @@ from .stories import Comment, Like, Post, PostRevision, PostSeen
 from .translation import GlossaryTerm, Translation
 
 __all__ = [
-    "AccountAction", "Acknowledgement", "AuditEntry", "BlockedWord", "CalendarEntry", "Comment", "ContentReport", "Conversation", "Message", "Like",
-    "MediaFile", "MediaTag", "ParentLink", "Passcode", "PhotoConsent", "PointAward", "PointCategory",
-    "PolicyDocument", "PortfolioItem", "Post", "PostRevision", "PostSeen", "Pupil", "PupilMessagingYear",
-    "ReadingLogEntry", "School", "SchoolClass", "StaffAway", "StaffHours", "StaffInvite", "Team", "User",
-    "GlossaryTerm", "Translation", "YEAR_GROUPS", "class_teachers", "year_group_label",
+    "AccountAction", "Acknowledgement", "AuditEntry", "BlockedWord", "CalendarEntry", "Comment",
+    "ContentReport", "Conversation", "Message", "Like", "MediaFile", "MediaTag", "ParentLink", "Passcode",
+    "PhotoConsent", "PointAward", "PointCategory", "PolicyDocument", "PortfolioItem", "Post", "PostRevision",
+    "PostSeen", "Pupil", "PupilMessagingYear", "ReadingLogEntry", "School", "SchoolClass", "StaffAway",
+    "StaffHours", "StaffInvite", "Team", "User", "GlossaryTerm", "Translation", "YEAR_GROUPS",
+    "class_teachers", "year_group_label",
 ]

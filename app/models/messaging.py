@@ -1,7 +1,8 @@
 """Private conversations: a member of staff with a parent (about one child), or with a pupil.
 
-Messages are never deleted (a safeguarding record). A sender may hide a message within a minute of
-sending it; it stays in the record and both sides see that a message was withdrawn.
+Neither side can delete a message (a safeguarding record); only the school's retention run removes
+messages older than its period, and erasing a pupil removes theirs. A sender may hide a message
+within a minute of sending it; it stays in the record and both sides see that it was withdrawn.
 
 Each conversation keeps the id of the newest message sent to each side and how far each side has
 read, so that "Seen" and the unread counts cost one small query, whatever the history.

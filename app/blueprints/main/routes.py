@@ -1,4 +1,6 @@
-"""The front door: send each kind of account to its home; choose a language."""
+"""The front door: send each kind of account to its home; choose a language; the web app manifest."""
+import json
+
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 
@@ -40,4 +42,39 @@ def set_language():
         if current_user.is_authenticated and not current_user.is_pupil:
             current_user.locale = code
             db.session.commit()
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+@rule(anyone)
+def manifest():
+    """The web app manifest, so that a parent can add Hearth to a phone's home screen (issue 9).
+    No service worker: pages keep working without JavaScript and within their weight budgets."""
+    from flask_babel import get_locale
+
+    from ...i18n import text_direction
+    from ...web import asset_url, current_school
+    school = current_school()
+    locale = str(get_locale() or "en")
+    name = school.name if school else "Hearth"
+    body = {
+        "name": name,
+        "short_name": name if len(name) <= 12 else "Hearth",
+        "lang": locale.replace("_", "-"),
+        "dir": text_direction(locale),
+        "start_url": url_for("main.home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f6f4ef",
+        "theme_color": "#8a3b12",
+        "icons": [
+            {"src": asset_url("img/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": asset_url("img/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": asset_url("img/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False),
+                                          mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
