@@ -468,3 +468,20 @@ def test_an_attachment_of_a_message_removed_after_a_report_stays_closed(world, l
     db.session.commit()
     assert client.get(f"/media/{world['media'].id}/thumb").status_code == 404
     assert "Zosia was upset" not in client.get(f"/monitoring/conversations/{world['convo'].id}").text
+
+
+def test_the_other_side_cannot_open_the_attachment_of_a_held_or_removed_message(world, login_as):
+    teacher, parent = login_as(world["teacher"]), login_as(world["people"]["zosia's parent"])
+    url = f"/media/{world['media'].id}/thumb"
+    assert teacher.get(url).status_code == 200
+    message = db.session.get(Message, world["media"].message_id)
+    message.held_at, message.held_words = utcnow(), "words"
+    db.session.commit()
+    assert teacher.get(url).status_code == 404  # held: not delivered yet
+    assert parent.get(url).status_code == 200  # its sender still sees what they sent
+    message.held_decision = "released"
+    db.session.commit()
+    assert teacher.get(url).status_code == 200
+    message.removed_at = utcnow()
+    db.session.commit()
+    assert teacher.get(url).status_code == 404

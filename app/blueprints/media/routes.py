@@ -37,11 +37,12 @@ def can_view_media(account, media):
         if message is None or message.hidden_at is not None:
             return False
         conversation = db.session.get(Conversation, message.conversation_id)
-        if holds_grant(account, conversation):
-            # A senior leader who opened the conversation with a recorded reason, while that lasts:
-            # what its two sides see of it (not what was removed after a report or is held).
-            return messaging.shown_to_reader(message, account)
-        return messaging.is_participant(account, conversation)
+        # The two sides, and a senior leader who opened the conversation with a recorded reason
+        # while that lasts, see what the conversation shows them: not a message removed after a
+        # report, and not a held one (except to its sender) until a reviewer releases it.
+        if not (holds_grant(account, conversation) or messaging.is_participant(account, conversation)):
+            return False
+        return messaging.shown_to_reader(message, account)
     if account.is_pupil:
         return media.uploaded_by_pupil_id == account.id
     return media.uploaded_by_id == account.id
