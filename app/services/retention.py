@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, func, or_, select, update
 
-from .. import models
 from ..extensions import db
 from ..models import (
     AccountAction,
@@ -35,12 +34,11 @@ from ..models import (
     Pupil,
     ReadingLogEntry,
     School,
-    Translation,
 )
 from ..models.base import utcnow
 from . import media as media_service
 from .audit import audit
-from .translation import TEXT_MODELS, source_hash
+from .translation import forget_texts
 
 
 @dataclass(frozen=True)
@@ -325,21 +323,8 @@ def _texts(query):
 
 
 def _forget_texts(scope, texts):
-    """Translations of deleted texts go too, unless the same words are still written elsewhere at
-    the school (identical texts share translations): translation.forget_texts, a batch at a time."""
-    texts = {(text, language) for text, language in texts if text and text.strip()}
-    if not texts:
-        return
-    bodies = sorted({text for text, _language in texts})
-    still_written = set()
-    for name in TEXT_MODELS:
-        model = getattr(models, name)
-        for chunk in _chunks(bodies, 100):
-            still_written.update(db.session.scalars(
-                select(model.body).where(model.school_id == scope.school_id, model.body.in_(chunk)).distinct()))
-    digests = sorted({source_hash(language or scope.default_locale, text)
-                      for text, language in texts if text not in still_written})
-    _delete_where_school(Translation, scope.school_id, Translation.source_hash, digests)
+    """Translations of deleted texts go too (translation.forget_texts decides which)."""
+    forget_texts(scope.school_id, texts, scope.default_locale)
 
 
 def _delete_where_school(model, school_id, column, values):

@@ -712,23 +712,30 @@ def translate(school, text, source, target):
 TEXT_MODELS = ["Post", "Comment", "PortfolioItem", "Message"]
 
 
-def forget_texts(school_id, texts):
+def forget_texts(school_id, texts, default_locale=None):
     """Texts ((text, language) pairs) were deleted: their translations go too, unless the same
     words are still written elsewhere at the school (identical texts share translations). Call it
-    after the delete is flushed; the caller commits."""
+    after the delete is flushed; the caller commits. A few queries per batch of texts, whatever
+    their number (the retention run forgets thousands at once)."""
     from .. import models
-    school = db.session.get(models.School, school_id)
-    digests = set()
-    for text, language in texts:
-        if not text or not text.strip():
-            continue
-        if any(db.session.scalar(select(model.id).where(model.school_id == school_id, model.body == text).limit(1))
-               for model in (getattr(models, name) for name in TEXT_MODELS)):
-            continue
-        digests.add(source_hash(language or school.default_locale, text))
-    if digests:
+    texts = {(text, language) for text, language in texts if text and text.strip()}
+    if not texts:
+        return
+    if default_locale is None:
+        default_locale = db.session.get(models.School, school_id).default_locale
+    bodies = sorted({text for text, _language in texts})
+    still_written = set()
+    for model in (getattr(models, name) for name in TEXT_MODELS):
+        for start in range(0, len(bodies), 100):
+            still_written.update(db.session.scalars(
+                select(model.body).where(model.school_id == school_id, model.body.in_(bodies[start:start + 100]))
+                .distinct()))
+    digests = sorted({source_hash(language or default_locale, text)
+                      for text, language in texts if text not in still_written})
+    for start in range(0, len(digests), 500):
         db.session.execute(delete(Translation).where(Translation.school_id == school_id,
-                                                     Translation.source_hash.in_(sorted(digests))))
+                                                     Translation.source_hash.in_(digests[start:start + 500]))
+                           .execution_options(synchronize_session=False))
 
 
 # ---- preparing translations when something is published ---------------------------------------------
