@@ -27,6 +27,7 @@ BLUEPRINTS = [
     "monitoring",
     "audit",
     "privacy",
+    "notifications",
 ]
 
 

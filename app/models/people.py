@@ -47,6 +47,12 @@ class User(UserMixin, db.Model):
     session_version = db.Column(db.Integer, nullable=False, default=1)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_sign_in_at = db.Column(db.DateTime)
+    # Notifications shown in the app and not yet read: kept on the row so that the navigation's
+    # count costs no query (app/services/notifications.py keeps it true and recounts on its page).
+    unread_notifications = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # The mail server refused this address for good (issue 9): no more email until it changes.
+    email_bounced_at = db.Column(db.DateTime)
+    email_bounce_reason = db.Column(db.Text)
     password_changed_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     school = db.relationship("School")

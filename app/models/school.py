@@ -58,6 +58,8 @@ class School(db.Model):
     retention_portfolio_months = db.Column(db.Integer)
     retention_posts_months = db.Column(db.Integer)
     retention_after_leaving_months = db.Column(db.Integer)
+    # When the day's email digest goes out, in the school's time zone (issue 9).
+    digest_time = db.Column(db.Time, nullable=False, default=time(17, 0), server_default="17:00:00")
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     classes = db.relationship("SchoolClass", back_populates="school", lazy="select")

@@ -38,6 +38,9 @@ class Post(db.Model):
     comments_enabled = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     edited_at = db.Column(db.DateTime)  # the last edit after it was published
+    # When families were told of it (issue 9): at publishing, or for a scheduled post once its time
+    # has come (`flask notify send-due`). Empty: not yet.
+    notified_at = db.Column(db.DateTime)
     # Removed by a senior leader after a report (issue 8): kept for the record, shown to no one else.
     removed_at = db.Column(db.DateTime)
     removed_by_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
