@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask demo`, `flask school create`, `flask media prune`."""
+"""Command-line tasks: `flask demo`, `flask school create`, `flask media prune`, `flask notify ...`."""
 import re
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from .extensions import db
 
 school_cli = AppGroup("school", help="Create and look after schools.")
 media_cli = AppGroup("media", help="Look after uploaded photos, videos and documents.")
+notify_cli = AppGroup("notify", help="Send notification emails (run from timers).")
 
 
 @school_cli.command("create")
@@ -67,8 +68,33 @@ def prune_media(hours):
     click.echo(f"Removed {staged} staged upload(s) and {orphans} orphaned file(s).")
 
 
+def _outcomes(counts):
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due"
+
+
+@notify_cli.command("send-digests")
+def send_digests_command():
+    """Make today's digest emails where the school's digest time has passed, and send what is due.
+    For a timer every 15 minutes: safe to run twice, never two digests for one person a day."""
+    from .services.email_delivery import send_digests
+    made, counts = send_digests()
+    click.echo(f"Digests made: {made}; emails: {_outcomes(counts)}.")
+
+
+@notify_cli.command("send-due")
+def send_due_command():
+    """Send every email whose time has come (held through quiet hours, or a retry), and tell
+    families of scheduled posts now published. For a timer every minute."""
+    from .services.email_delivery import send_due
+    click.echo(f"Emails: {_outcomes(send_due())}.")
+
+
 def register_cli(app):
     from .demo import demo_command
     app.cli.add_command(demo_command)
     app.cli.add_command(school_cli)
     app.cli.add_command(media_cli)
+    app.cli.add_command(notify_cli)
+    from .backup_cli import backup_command, restore_command
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
