@@ -35,3 +35,11 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Type the new password again"), validators=[
         DataRequired(_l("Type the password again.")),
         EqualTo("password", _l("The two passwords are not the same."))])
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailField(_l("New email address"), validators=[
+        DataRequired(_l("Enter your email address.")), Length(max=254),
+        Email(_l("Enter an email address like name@example.com."), check_deliverability=False)])
+    email_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password."))])

@@ -9,7 +9,7 @@ from ...extensions import db, limiter
 from ...policies import anyone, rule, signed_in
 from ...services import accounts
 from ..main.routes import safe_next
-from .forms import AcceptInviteForm, ChangePasswordForm, ForgotForm, NewPasswordForm, SignInForm
+from .forms import AcceptInviteForm, ChangeEmailForm, ChangePasswordForm, ForgotForm, NewPasswordForm, SignInForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -155,4 +155,46 @@ def account():
             flash(_("Your password has been changed. You have been signed out on other devices."),
                   "info")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return render_template("auth/account.html", form=form, email_form=ChangeEmailForm(formdata=None))
+
+
+@bp.route("/account/email", methods=["POST"])
+@rule(signed_in)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=lambda: f"email:{current_user.get_id()}")
+def change_email():
+    """Ask to use a new address: a link goes to it, and the change happens when it is opened."""
+    if current_user.is_pupil:
+        return redirect(url_for("classroom.me"))
+    email_form = ChangeEmailForm()
+    if email_form.validate_on_submit():
+        try:
+            accounts.request_email_change(current_user._get_current_object(), email_form.email_password.data,
+                                          email_form.new_email.data,
+                                          lambda token: _external("auth.confirm_email", token=token))
+        except accounts.AccountError as error:
+            email_form.new_email.errors.append(str(error))
+        else:
+            flash(_("We have sent a link to %(email)s. Open it within a day to start using that address.",
+                    email=accounts.normalise_email(email_form.new_email.data)), "info")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=ChangePasswordForm(formdata=None),
+                           email_form=email_form), 400
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+@rule(anyone)
+def confirm_email(token):
+    """The link from the new address's email: a page with one button (a GET changes nothing)."""
+    found = accounts.email_change_for_token(token)
+    if found is None:
+        return render_template("auth/link_expired.html", email_change=True), 404
+    user, new_email = found
+    if request.method == "POST":
+        try:
+            accounts.confirm_email_change(user, new_email)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+            return render_template("auth/confirm_email.html", new_email=new_email, token=token), 409
+        flash(_("Your email address is now %(email)s.", email=new_email), "info")
+        return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
+    return render_template("auth/confirm_email.html", new_email=new_email, token=token)
