@@ -52,6 +52,8 @@ def create_app(config=None):
 
     from .cli import register_cli
     register_cli(app)
+    from .jobs import init_app as init_jobs
+    init_jobs(app)
     del extensions
     if not app.debug and not app.testing:
         from .web import RequestIdFilter

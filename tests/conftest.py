@@ -46,6 +46,10 @@ class FreshContextClient(FlaskClient):
             db.session.commit()  # what the test set up is saved, and its transaction ends
         with self.application.app_context():
             response = super().open(*args, **kwargs)
+        # As a WSGI server does once the request is over: read the whole body, then close the
+        # response, which runs what waits for it (app/jobs.py: in-process jobs after the response).
+        response.make_sequence()
+        response.close()
         if has_app_context():
             db.session.expire_all()
         return response
