@@ -100,6 +100,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Hearth <no-reply@localhost>")
     MAIL_TIMEOUT = 10
+    # Development without MAIL_SERVER: each email is also printed to the console unless this is set.
+    MAIL_QUIET = _bool("MAIL_QUIET", False)
 
     # Links in emails and on printed letters
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # e.g. https://hearth.example-school.org.uk
