@@ -80,7 +80,19 @@ def _user(school, role, local, name, password, locale=None, manage=False):
 
 
 def build_demo(rng=None):
-    """Create the demo school. Returns it; does nothing if it exists already."""
+    """Create the demo school. Returns it; does nothing if it exists already.
+
+    The emails its seeding plans (a class message to families, say) go to the outbox folder without
+    being printed, so that the sign-ins stay readable."""
+    quiet = current_app.config.get("MAIL_QUIET")
+    current_app.config["MAIL_QUIET"] = True
+    try:
+        return _build_demo(rng)
+    finally:
+        current_app.config["MAIL_QUIET"] = quiet
+
+
+def _build_demo(rng=None):
     existing = db.session.scalar(select(School).where(School.slug == DEMO_SLUG))
     if existing is not None:
         return existing, False
@@ -137,6 +149,7 @@ def build_demo(rng=None):
     _points_history(school, rng)
     db.session.commit()
     _class_stories(school, rng)
+    _story_notifications(school)
     _stored_translations(school)
     from .demo_messages import add_calendar_and_messages
     add_calendar_and_messages(school)
@@ -243,6 +256,39 @@ def _class_stories(school, rng, weeks=6):
                              "office is still the place for absence, urgent matters and complaints.",
                         published_at=now - timedelta(days=40), created_at=now - timedelta(days=40),
                         pinned_at=now - timedelta(days=40)))
+    db.session.commit()
+
+
+def _story_notifications(school):
+    """What the Class Story told people, as it would have at the time: each class's newest post
+    announced to its families, and the likes and comments on it to its teacher. Older posts count
+    as told already (``notified_at``), so the first `flask notify send-due` announces nothing late."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from .models import Comment, Like, Post
+    from .models.base import utcnow
+    from .services import notification_events
+    now = utcnow()
+    newest = {}
+    for post in db.session.scalars(select(Post).where(Post.school_id == school.id, Post.class_id.is_not(None))
+                                   .order_by(Post.published_at)):
+        newest[post.class_id] = post
+    db.session.execute(update(Post).where(Post.school_id == school.id).values(notified_at=Post.published_at)
+                       .execution_options(synchronize_session=False))
+    for post in newest.values():
+        notification_events.announce_post(post, post.published_at)
+        responses = [(like.created_at, db.session.get(User, like.user_id), None) for like in db.session.scalars(
+            select(Like).where(Like.post_id == post.id).order_by(Like.id))]
+        responses += [(comment.created_at, comment.author, comment) for comment in db.session.scalars(
+            select(Comment).where(Comment.post_id == post.id).order_by(Comment.id))]
+        for n, (_at, person, comment) in enumerate(responses, start=1):
+            when = min(post.published_at + timedelta(minutes=25 * n), now)  # the evening after it went up
+            if comment is None:
+                notification_events.like_added(post, person, now=when)
+            else:
+                notification_events.comment_added(comment, post, now=when)
     db.session.commit()
 
 
@@ -411,10 +457,19 @@ Hearth Demo Primary is ready at {base}
 
 
 @click.command("demo")
-def demo_command():
-    """Create Hearth Demo Primary with people and sign-ins (safe to run twice)."""
+@click.option("--size", type=click.Choice(["normal", "large"]), default=None,
+              help="large: a school of about 600 pupils with a year of history (app/demo_large.py).")
+@click.option("--schools", type=click.IntRange(1, 200), default=None,
+              help="Make a trust of this many schools (hearth-school-1 ...), each with its own people.")
+def demo_command(size, schools):
+    """Create Hearth Demo Primary with people and sign-ins, or with --size large / --schools N
+    generated schools with a year of history (safe to run twice)."""
     if os.environ.get("HEARTH_ENV") == "production":
         raise click.ClickException("The demo school is not made in production.")
+    if size == "large" or schools is not None:
+        from .demo_large import demo_trust
+        demo_trust(size or "normal", schools or 1)
+        return
     school, created = build_demo()
     if not created:
         click.echo("The demo school exists already; nothing changed.")

@@ -12,7 +12,7 @@ from .extensions import db
 from .models import ParentLink, Pupil, PupilMessagingYear, SchoolClass, User
 from .models.base import utcnow
 from .models.calendar import CalendarEntry, StaffAway, StaffHours
-from .services import messaging
+from .services import messaging, notification_events
 from .services.school_calendar import current_academic_year
 
 
@@ -114,6 +114,7 @@ def add_calendar_and_messages(school):
     _store_translations(school, THREAD_TRANSLATIONS)
     convo = messaging.find_conversation(king, zosia, parent)
     convo.staff_read_id, convo.staff_read_at = convo.last_to_staff_id, now - timedelta(days=1, hours=18)
+    notification_events.conversation_read(king, convo, convo.staff_read_at)
     # Zosia, on the class iPad, tells her teacher about her poster.
     messaging.send(zosia, staff=king, pupil=zosia, body="I finished my volcano poster! Can I show the class?",
                    language="en", now=now - timedelta(days=1, hours=2))

@@ -11,14 +11,16 @@ The archive holds
 
 Two kinds of export:
 - a parent's (``build_family_export``): their account and what concerns them (sign-ins,
-  acknowledgements, comments, likes, reports, warnings, their conversations with staff), and for
+  acknowledgements, comments, likes, reports, warnings, their conversations with staff, their
+  notifications, notification choices and the emails sent to them), and for
   each linked child what the family sees of the child: points, photos on the Class Story the child
   is tagged in, the approved portfolio, home learning, reading, photo consent. Left out: the
   child's own conversations with staff and the reports the child made (a child's confidential
   channel to school; the head's export holds them), other families' comments and photos.
 - the head's (``build_pupil_export``): everything about one pupil, flags included (pending and
   removed work, withdrawn and held messages, every conversation about the child, the audit
-  entries about the child). Parents appear there by name only: each downloads their own account.
+  entries about the child, the notifications that name the child). Parents appear there by name
+  only: each downloads their own account.
 
 Never another family's data: in a class post the child is tagged in, only the photos that show the
 child and that this family may see (every other child in them has photo consent) are included;
@@ -46,10 +48,13 @@ from ..models import (
     Comment,
     ContentReport,
     Conversation,
+    EmailDelivery,
     Like,
     MediaFile,
     MediaTag,
     Message,
+    Notification,
+    NotificationPreference,
     ParentLink,
     Passcode,
     PhotoConsent,
@@ -210,6 +215,10 @@ def gather(pupils, parent=None, complete=False, now=None):
         held.add(_scalars(select(ReadingLogEntry).where(ReadingLogEntry.parent_id == parent.id)))
         held.add(_scalars(select(MediaFile).where(MediaFile.uploaded_by_id == parent.id)))
         held.add(_scalars(select(AuditEntry).where(AuditEntry.actor_user_id == parent.id)))
+        # Notifications: what the parent was told, their choices, and each email sent to them.
+        held.add(_scalars(select(Notification).where(Notification.user_id == parent.id)))
+        held.add(_scalars(select(NotificationPreference).where(NotificationPreference.user_id == parent.id)))
+        held.add(_scalars(select(EmailDelivery).where(EmailDelivery.user_id == parent.id)))
         conversations = held.add(_scalars(select(Conversation).where(
             Conversation.parent_id == parent.id, Conversation.kind == KIND_PARENT)))
     else:
@@ -220,6 +229,7 @@ def gather(pupils, parent=None, complete=False, now=None):
             AuditEntry.school_id == school.id, AuditEntry.target_type == "pupil",
             AuditEntry.target_id.in_(pupil_ids))))
         conversations = held.add(_scalars(select(Conversation).where(Conversation.pupil_id.in_(pupil_ids))))
+        held.add(_scalars(select(Notification).where(Notification.pupil_id.in_(pupil_ids))))
 
     if pupil_ids:
         held.add(_scalars(select(AuditEntry).where(AuditEntry.school_id == school.id,

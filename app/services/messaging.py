@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.messaging import KIND_PARENT, KIND_PUPIL
+from . import notification_events
 from .audit import audit
 from .moderation import hold_words
 
@@ -275,6 +276,9 @@ def send(sender, *, staff, pupil, parent=None, body, media_list=(), language=Non
                        held=held)
         audit("message.send", target_type="message", target_id=message.id,
               detail={"conversation": conversation.id, **({"held": True} if held else {})}, actor=sender)
+        if not held:  # a held message tells no one until a reviewer releases it
+            notification_events.message_sent(conversation, message, now)
+            notification_events.conversation_read(sender, conversation, now)  # writing is reading
         db.session.commit()
     except IntegrityError:  # the same form arrived twice at the same moment: keep the first
         db.session.rollback()
@@ -332,19 +336,22 @@ def broadcast(staff, school_class, pupil_ids, *, body, language=None, now=None, 
         ParentLink.pupil_id.in_([p.id for p in pupils]))
         .options(selectinload(ParentLink.parent))))
     by_id = {p.id: p for p in pupils}
-    sent = 0
+    delivered = []
     try:
         for link in links:
             parent, pupil = link.parent, by_id[link.pupil_id]
             if not may_write(staff, pupil, parent):
                 continue
             conversation = _find_or_create(staff, pupil, parent)
-            _add(conversation, staff, body, [], language, now, broadcast_key=key, held=held)
-            sent += 1
+            delivered.append((conversation, _add(conversation, staff, body, [], language, now,
+                                                 broadcast_key=key, held=held)))
+        sent = len(delivered)
         if not sent:
             raise MessageError(_("None of the families you chose has joined Hearth yet."), field="pupils")
         audit("message.broadcast", target_type="school_class", target_id=school_class.id,
               detail={"families": sent, "key": key, **({"held": True} if held else {})}, actor=staff)
+        if not held:
+            notification_events.messages_sent(staff, delivered, now)
         db.session.commit()
     except IntegrityError:  # the same form twice at the same moment: the first one stands
         db.session.rollback()
@@ -402,18 +409,21 @@ def report(account, message, reason):
 # ---- reading ----------------------------------------------------------------------------------------
 
 def mark_read(account, conversation, now=None):
-    """Move the reader's marker to the newest message sent to them. Returns True if it moved."""
+    """Move the reader's marker to the newest message sent to them, and mark the conversation's
+    notifications read. Returns True if the marker moved."""
     now = now or utcnow()
     if account.is_staff and not account.is_pupil:
-        if conversation.staff_read_id >= conversation.last_to_staff_id:
-            return False
-        conversation.staff_read_id, conversation.staff_read_at = conversation.last_to_staff_id, now
+        moved = conversation.staff_read_id < conversation.last_to_staff_id
+        if moved:
+            conversation.staff_read_id, conversation.staff_read_at = conversation.last_to_staff_id, now
     else:
-        if conversation.other_read_id >= conversation.last_to_other_id:
-            return False
-        conversation.other_read_id, conversation.other_read_at = conversation.last_to_other_id, now
-    db.session.commit()
-    return True
+        moved = conversation.other_read_id < conversation.last_to_other_id
+        if moved:
+            conversation.other_read_id, conversation.other_read_at = conversation.last_to_other_id, now
+    marked = notification_events.conversation_read(account, conversation, now)
+    if moved or marked:
+        db.session.commit()
+    return moved
 
 
 def unread_for(account, conversation):

@@ -44,6 +44,7 @@ from ..models import (
     class_teachers,
 )
 from ..models.base import utcnow
+from . import notification_events
 from .audit import audit
 
 MAX_WORD = 80
@@ -388,6 +389,11 @@ def decide(account, obj, decision, now=None):
             _deliver(target)
     audit(f"moderation.{decision}", kind, obj.id, actor=account, school_id=obj.school_id,
           detail={"words": obj.held_words or "", "copies": len(targets)})
+    if decision == RELEASED:  # released: the news it would have made when written, now
+        if kind == "comment":
+            notification_events.comment_released(obj, now)
+        else:
+            notification_events.messages_released(targets, now)
     db.session.commit()
     if kind == "message" and decision == RELEASED:
         _prefetch_released(targets)

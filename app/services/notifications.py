@@ -16,6 +16,7 @@ thing, and the reader opens Hearth to read it.
 """
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 from flask import current_app, url_for
@@ -23,14 +24,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User
 from ..models.base import utcnow
 from ..models.notifications import (
-    EMAIL_CHOICES, EMAIL_DIGEST, EMAIL_INSTANT, EMAIL_NEVER, Notification, NotificationPreference,
+    EMAIL_CHOICES,
+    EMAIL_DIGEST,
+    EMAIL_INSTANT,
+    EMAIL_NEVER,
+    Notification,
+    NotificationPreference,
 )
 
 MESSAGE = "message"
@@ -181,34 +187,43 @@ def notify(recipients, kind, subject, *, actor=None, pupil=None, params=None, gr
     ``add``, the numbers named in ``add`` grow by theirs), so repeats make one line and one email.
     Returns the new rows.
     """
+    return notify_each([(user, subject, pupil, group_key) for user in recipients], kind, actor=actor,
+                       params=params, add=add, now=now)
+
+
+def notify_each(entries, kind, *, actor=None, params=None, add=None, now=None):
+    """``notify`` for many things at once: ``entries`` are (recipient, subject, pupil, group_key),
+    one per person and thing (points for thirty pupils, one message to thirty families). The same
+    few queries whatever their number. Returns the new rows."""
     now = now or utcnow()
-    seen, people = set(), []
-    for user in recipients:
-        if user is None or user.id in seen or (actor is not None and user.id == actor.id):
+    seen, wanted = set(), []
+    for user, subject, pupil, group_key in entries:
+        if user is None or (user.id, subject) in seen or (actor is not None and user.id == actor.id):
             continue
         if user.blocked(now):
             continue
-        seen.add(user.id)
-        people.append(user)
-    if not people:
+        seen.add((user.id, subject))
+        wanted.append((user, subject, pupil, group_key))
+    if not wanted:
         return []
+    people = list({user.id: user for user, *_rest in wanted}.values())
     choices = choices_of(people, kind)
-    people = [u for u in people if u.id in choices and choices[u.id].wanted]
-    if not people:
+    wanted = [entry for entry in wanted if entry[0].id in choices and choices[entry[0].id].wanted]
+    if not wanted:
         return []
     params = dict(params or {})
     existing = {}
-    if group_key:
-        existing = {n.user_id: n for n in db.session.scalars(
-            select(Notification).where(Notification.user_id.in_([u.id for u in people]),
-                                       Notification.group_key == group_key,
-                                       Notification.read_at.is_(None)))}
-    created, counted = [], []
-    for user in people:
+    keys = {group_key for *_rest, group_key in wanted if group_key}
+    if keys:
+        existing = {(n.user_id, n.group_key): n for n in db.session.scalars(
+            select(Notification).where(Notification.user_id.in_({user.id for user, *_rest in wanted}),
+                                       Notification.group_key.in_(keys), Notification.read_at.is_(None)))}
+    created, counted = [], Counter()
+    for user, subject, pupil, group_key in wanted:
         choice = choices[user.id]
-        row = existing.get(user.id)
+        row = existing.get((user.id, group_key)) if group_key else None
         if row is not None:
-            row.count += 1
+            row.count = (row.count or 1) + 1
             row.updated_at = now
             row.actor_id = actor.id if actor is not None else row.actor_id
             merged = json.loads(row.params or "{}")
@@ -220,21 +235,27 @@ def notify(recipients, kind, subject, *, actor=None, pupil=None, params=None, gr
             row.params = json.dumps(merged, sort_keys=True)
             if choice.in_app and not row.shown:
                 row.shown = True
-                counted.append(user.id)
+                counted[user.id] += 1
             continue
         row = Notification(
             school_id=user.school_id, user_id=user.id, kind=kind, subject=subject,
             actor_id=actor.id if actor is not None else None,
             pupil_id=pupil.id if pupil is not None else None,
-            params=json.dumps(params, sort_keys=True), group_key=group_key, shown=choice.in_app,
+            params=json.dumps(params, sort_keys=True), group_key=group_key, count=1, shown=choice.in_app,
             created_at=now, updated_at=now)
         db.session.add(row)
         created.append((row, user, choice))
+        if group_key:
+            existing[(user.id, group_key)] = row
         if choice.in_app:
-            counted.append(user.id)
-    if counted:
-        db.session.execute(update(User).where(User.id.in_(counted)).values(
-            unread_notifications=User.unread_notifications + 1).execution_options(synchronize_session=False))
+            counted[user.id] += 1
+    by_amount = {}
+    for user_id, amount in counted.items():
+        by_amount.setdefault(amount, []).append(user_id)
+    for amount, user_ids in sorted(by_amount.items()):
+        db.session.execute(update(User).where(User.id.in_(user_ids)).values(
+            unread_notifications=User.unread_notifications + amount)
+            .execution_options(synchronize_session=False))
     instant = [(row, user) for row, user, choice in created if choice.email == EMAIL_INSTANT]
     if instant:
         from . import email_delivery
@@ -302,6 +323,23 @@ def mark_subject_read(user_id, subject, now=None):
     return marked
 
 
+def forget_subject(subject):
+    """The thing is gone (a deleted post): its notifications go too, and the counts of the people
+    who had them unread come down. No commit: part of the caller's transaction."""
+    unread = [uid for (uid,) in db.session.execute(select(Notification.user_id).where(
+        Notification.subject == subject, Notification.shown.is_(True), Notification.read_at.is_(None)))]
+    db.session.execute(delete(Notification).where(Notification.subject == subject)
+                       .execution_options(synchronize_session=False))
+    by_count = {}
+    for user_id, times in Counter(unread).items():
+        by_count.setdefault(times, []).append(user_id)
+    for times, user_ids in by_count.items():
+        db.session.execute(update(User).where(User.id.in_(user_ids)).values(
+            unread_notifications=case((User.unread_notifications > times, User.unread_notifications - times),
+                                      else_=0))
+            .execution_options(synchronize_session=False))
+
+
 def _lower_count(user_id, by):
     db.session.execute(update(User).where(User.id == user_id, User.unread_notifications >= by).values(
         unread_notifications=User.unread_notifications - by).execution_options(synchronize_session=False))
@@ -344,11 +382,17 @@ def describe(notification):
     name = n.actor.name if n.actor is not None else _("Someone")
     pupil = n.pupil.display_name if n.pupil is not None else ""
     on_work = n.subject.startswith("portfolio_item:")
+    # A count of one has its own sentence; the plural entries carry %(num)d in both forms, because in
+    # some languages (Lithuanian, Ukrainian) the "singular" form also serves 21, 31...
     if n.kind == MESSAGE:
         if n.actor is None and pupil:
-            return ngettext("%(pupil)s sent you a message", "%(pupil)s sent you %(num)d messages",
+            if n.count == 1:
+                return _("%(pupil)s sent you a message", pupil=pupil)
+            return ngettext("%(pupil)s sent you %(num)d message", "%(pupil)s sent you %(num)d messages",
                             n.count, pupil=pupil)
-        return ngettext("%(name)s sent you a message", "%(name)s sent you %(num)d messages",
+        if n.count == 1:
+            return _("%(name)s sent you a message", name=name)
+        return ngettext("%(name)s sent you %(num)d message", "%(name)s sent you %(num)d messages",
                         n.count, name=name)
     if n.kind == POST:
         if p.get("class_name"):
@@ -356,10 +400,15 @@ def describe(notification):
         return _("%(name)s posted on the school's story", name=name)
     if n.kind == COMMENT:
         if on_work and pupil:
-            return ngettext("%(name)s commented on %(pupil)s's work",
-                            "%(num)d new comments on %(pupil)s's work", n.count, name=name, pupil=pupil)
-        return ngettext("%(name)s commented on your post", "%(num)d new comments on your post",
-                        n.count, name=name)
+            if n.count == 1:
+                return _("%(name)s commented on %(pupil)s's work", name=name, pupil=pupil)
+            return ngettext("%(num)d new comment on %(pupil)s's work, the latest from %(name)s",
+                            "%(num)d new comments on %(pupil)s's work, the latest from %(name)s",
+                            n.count, name=name, pupil=pupil)
+        if n.count == 1:
+            return _("%(name)s commented on your post", name=name)
+        return ngettext("%(num)d new comment on your post, the latest from %(name)s",
+                        "%(num)d new comments on your post, the latest from %(name)s", n.count, name=name)
     if n.kind == LIKE:
         if on_work and pupil:
             if n.count == 1:
@@ -377,7 +426,9 @@ def describe(notification):
         return ngettext("%(num)d piece of work is waiting for your approval",
                         "%(num)d pieces of work are waiting for your approval", n.count)
     if n.kind == REPORT:
-        return ngettext("A new report is waiting for the senior leaders",
+        if n.count == 1:
+            return _("A new report is waiting for the senior leaders")
+        return ngettext("%(num)d new report is waiting for the senior leaders",
                         "%(num)d new reports are waiting for the senior leaders", n.count)
     if n.kind == POINTS:
         points = int(p.get("points", n.count))
@@ -435,3 +486,15 @@ def unsubscribe(user, what):
         audit("notifications.unsubscribed", "user", user.id, detail={"kinds": kinds}, actor=user)
     db.session.commit()
     return kinds
+
+
+# --- email the school should know about ------------------------------------------------------
+
+def undelivered(school_id, limit=100):
+    """The school's emails that the mail server refused or that failed every retry, newest first,
+    with the person each was for (one query)."""
+    from ..models.notifications import BOUNCED, FAILED, EmailDelivery
+    return db.session.scalars(
+        select(EmailDelivery).options(joinedload(EmailDelivery.user))
+        .where(EmailDelivery.school_id == school_id, EmailDelivery.status.in_((BOUNCED, FAILED)))
+        .order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc()).limit(limit)).all()

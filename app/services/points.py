@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import PointAward, PointCategory, Pupil, ReadingLogEntry
 from ..models.base import utcnow
 from ..models.points import DEFAULT_CATEGORIES, HOME_LEARNING_CATEGORY
+from . import notification_events
 from .audit import audit
 
 UNDO_WINDOW = timedelta(minutes=5)
@@ -113,6 +114,8 @@ def award_points(by, pupils, category, request_key, note=None, now=None):
                            request_key=request_key, awarded_at=now)
         db.session.add(award)
         made.append(award)
+    if made:
+        notification_events.points_awarded(by, made, pupils, now)
     try:
         db.session.commit()
     except IntegrityError:  # the same request arrived twice at the same moment: keep the first
@@ -240,7 +243,7 @@ def review_reading(by, entries, approve=True, now=None):
     category = home_learning_category(by.school)
     if approve and category is None:
         raise PointsError(_("The school has no category for reading at home."))
-    done = []
+    done, awarded, pupils = [], [], []
     for entry in entries:
         if entry.school_id != by.school_id or not can_award_points(by, entry.pupil):
             raise PointsError(_("You can only approve reading for pupils in your classes."))
@@ -262,11 +265,15 @@ def review_reading(by, entries, approve=True, now=None):
             db.session.flush()
             db.session.execute(update(ReadingLogEntry).where(ReadingLogEntry.id == entry.id)
                                .values(award_id=award.id).execution_options(synchronize_session=False))
+            awarded.append(award)
+            pupils.append(entry.pupil)
         db.session.expire(entry)
         done.append(entry)
     if done:
         audit("reading.reviewed", "reading_log_entry", done[0].id, actor=by, school_id=by.school_id,
               detail={"approved": approve, "entries": [e.id for e in done]})
+    if awarded:
+        notification_events.points_awarded(by, awarded, pupils, now)
     db.session.commit()
     return done
 

@@ -18,6 +18,7 @@ from ..models import Comment, Like, MediaFile, MediaTag, PortfolioItem, Post, Pu
 from ..models.base import utcnow
 from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED, ITEM_PENDING, ITEM_SENT_BACK
+from . import notification_events
 from .audit import audit
 from .stories import MAX_BODY, MAX_PHOTOS, StoryError, add_responses, comments_for, visible_comments_clause
 from .translation import prefetch_portfolio_item, writing_language
@@ -246,6 +247,7 @@ def add_pupil_item(pupil, *, body, media_list, share_requested=False, task=None,
     audit("portfolio.item_submitted", "portfolio_item", item.id, actor=pupil, school_id=pupil.school_id,
           detail={"class_id": school_class.id, "status": item.status, "media": len(media_list),
                   "share_requested": item.share_requested, "home_learning_post_id": item.home_learning_post_id})
+    notification_events.work_waiting(item, now)  # waiting for approval: the class's teachers hear
     db.session.commit()
     if item.approved:
         prefetch_portfolio_item(item)

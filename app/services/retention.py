@@ -19,10 +19,12 @@ from ..models import (
     Comment,
     ContentReport,
     Conversation,
+    EmailDelivery,
     Like,
     MediaFile,
     MediaTag,
     Message,
+    Notification,
     ParentLink,
     Passcode,
     PhotoConsent,
@@ -79,6 +81,11 @@ PERIODS = (
               "Hearth.")),
 )
 PERIODS_BY_KIND = {period.kind: period for period in PERIODS}
+
+# Notifications and the record of each email sent for them are kept for a fixed 90 days, whatever
+# the school's periods: long enough to look back on what someone was told and whether the email
+# reached them (a bounce, a complaint), short because they only point at things kept elsewhere.
+NOTIFICATION_DAYS = 90
 KINDS = tuple(period.kind for period in PERIODS)
 
 # Months per kind, each with its one-line reason.
@@ -172,13 +179,15 @@ _IN_CHUNK = 500      # ids per IN (...) list
 
 # What the run and an erasure count, in the order they are reported.
 COUNTED = ("pupils", "points", "reading_log", "messages", "conversations", "portfolio_items", "posts",
-           "comments", "files", "photo_tags", "consents", "parent_links", "passcodes", "reports")
+           "comments", "files", "photo_tags", "consents", "parent_links", "passcodes", "reports",
+           "notifications", "email_deliveries")
 COUNT_NAMES = {  # for the command line (English, like the other commands)
     "pupils": "pupils erased after leaving", "points": "point awards", "reading_log": "reading log entries",
     "messages": "messages", "conversations": "conversations", "portfolio_items": "portfolio items",
     "posts": "posts", "comments": "comments", "files": "media files (with their files on disk)",
     "photo_tags": "photo tags", "consents": "photo consent records", "parent_links": "parent links",
-    "passcodes": "passcodes", "reports": "reports",
+    "passcodes": "passcodes", "reports": "reports", "notifications": "notifications",
+    "email_deliveries": "records of notification emails",
 }
 
 
@@ -236,6 +245,13 @@ def purge_school(school, now=None, dry_run=False):
     posts = select(Post.id).where(Post.school_id == sid,
                                   func.coalesce(Post.published_at, Post.created_at) < cut["posts"])
     _in_batches(posts, lambda ids: _delete_posts(scope, ids, counts), commit)
+
+    notified_before = now - timedelta(days=NOTIFICATION_DAYS)
+    notes = select(Notification.id).where(Notification.school_id == sid, Notification.updated_at < notified_before)
+    _in_batches(notes, lambda ids: _delete_notifications(ids, counts), commit)
+    deliveries = select(EmailDelivery.id).where(EmailDelivery.school_id == sid,
+                                                EmailDelivery.created_at < notified_before)
+    _in_batches(deliveries, lambda ids: _delete_email_deliveries(ids, counts), commit)
 
     counts = {kind: counts[kind] for kind in COUNTED if counts[kind]}
     if dry_run:
@@ -402,6 +418,17 @@ def _delete_posts(scope, ids, counts):
     _forget_texts(scope, texts)
 
 
+def _delete_notifications(ids, counts):
+    counts["notifications"] += _delete_where(Notification, Notification.id, ids)
+
+
+def _delete_email_deliveries(ids, counts):
+    for chunk in _chunks(ids):  # a newer notification carried by an old digest forgets the email
+        db.session.execute(update(Notification).where(Notification.delivery_id.in_(chunk))
+                           .values(delivery_id=None).execution_options(synchronize_session=False))
+    counts["email_deliveries"] += _delete_where(EmailDelivery, EmailDelivery.id, ids)
+
+
 def _erase_pupils(scope, pupil_ids, counts):
     """Delete every row that refers to these pupils, and their files (see erase_pupil)."""
     conversations = _ids(select(Conversation.id).where(Conversation.pupil_id.in_(pupil_ids)))
@@ -423,6 +450,7 @@ def _erase_pupils(scope, pupil_ids, counts):
 
     _delete_reading_log(_ids(select(ReadingLogEntry.id).where(ReadingLogEntry.pupil_id.in_(pupil_ids))), counts)
     _delete_point_awards(_ids(select(PointAward.id).where(PointAward.pupil_id.in_(pupil_ids))), counts)
+    counts["notifications"] += _delete_where(Notification, Notification.pupil_id, pupil_ids)
     counts["consents"] += _delete_where(PhotoConsent, PhotoConsent.pupil_id, pupil_ids)
     counts["parent_links"] += _delete_where(ParentLink, ParentLink.pupil_id, pupil_ids)
     counts["passcodes"] += _delete_where(Passcode, Passcode.pupil_id, pupil_ids)
@@ -468,6 +496,8 @@ def erasure_summary(pupil):
         "parent_links": count(ParentLink, ParentLink.pupil_id == pid),
         "passcodes": count(Passcode, Passcode.pupil_id == pid),
         "reports": count(ContentReport, ContentReport.reporter_pupil_id == pid),
+        "notifications": count(Notification, Notification.pupil_id == pid),
+        "email_deliveries": 0,
     }
     return counts
 

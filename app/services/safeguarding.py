@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import AccountAction, Comment, ContentReport, Conversation, Message, PortfolioItem, Post, Pupil, User
 from ..models.base import utcnow
+from . import notification_events
 from .audit import audit
 
 TARGET_MODELS = {"post": Post, "comment": Comment, "portfolio_item": PortfolioItem, "message": Message}
@@ -95,6 +96,7 @@ def report(account, target_type, target, reason=""):
     db.session.flush()
     audit("report.created", "content_report", item.id, actor=account, school_id=target.school_id,
           detail={"target_type": target_type, "target_id": target.id})
+    notification_events.report_made(item, account)
     db.session.commit()
     return item, True
 

@@ -32,6 +32,7 @@ from ..models.consent import CONSENT_YES
 from ..models.people import STAFF_ROLES
 from ..models.portfolio import ITEM_APPROVED
 from ..models.stories import POST_KINDS
+from . import notification_events
 from .audit import audit
 from .moderation import hold_words
 from .translation import forget_texts, prefetch_post, writing_language
@@ -259,6 +260,7 @@ def save_post(post, *, author, school, school_class, draft, media_list, pupils_b
     action = "story.post_created" if created else "story.post_updated"
     audit(action, "post", post.id, actor=author, school_id=school.id,
           detail={"class_id": post.class_id, "state": post_state(post, now), "media": len(media_list)})
+    notification_events.post_published(post, now)  # live now: the families hear (scheduled: when due)
     try:
         db.session.commit()
     except IntegrityError:  # the same new-post form twice at the same moment: the first one stands
@@ -306,6 +308,8 @@ def delete_post(post, by):
     db.session.delete(post)
     db.session.flush()
     forget_texts(post.school_id, texts)  # no translation outlives the text it came from
+    from .notifications import forget_subject
+    forget_subject(f"post:{post.id}")  # news of a post that is gone would lead nowhere
     db.session.commit()
 
 
@@ -627,6 +631,7 @@ def toggle_like(target, user):
     existing = db.session.scalar(select(Like).where(_target_filter(Like, target), Like.user_id == user.id))
     if existing is None:
         db.session.add(Like(user_id=user.id, **_target_fields(target)))
+        notification_events.like_added(target, user)
     else:
         db.session.delete(existing)
     db.session.commit()
@@ -660,6 +665,7 @@ def add_comment(target, author, body, language=None, send_held=False):
     db.session.flush()
     audit("story.comment_added", "comment", comment.id, actor=author, school_id=author.school_id,
           detail={**_target_fields(target), **({"held": True} if held else {})})
+    notification_events.comment_added(comment, target)  # held: only when a reviewer releases it
     db.session.commit()
     return comment
 

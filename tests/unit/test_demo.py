@@ -36,6 +36,27 @@ def test_demo_school_has_what_the_readme_promises(app):
     from app.services.points import totals_by_pupil
     assert db.session.scalar(select(func.count(PointAward.id))) > 1000
     assert totals_by_pupil([zosia.id])[zosia.id] > 0
+    _check_the_demo_news(parent, db.session.scalar(select(User).where(User.email == "teacher@hearth-demo.example")))
+
+
+def _check_the_demo_news(parent, teacher):
+    """The demo parent and teacher have believable notifications (issue 9), at sensible times."""
+    from app.models import Notification
+    from app.models.base import utcnow
+    from app.services import notification_events, notifications
+    now = utcnow()
+    for person, kinds in ((parent, {"message", "post"}), (teacher, {"like"})):
+        rows = db.session.scalars(select(Notification).where(Notification.user_id == person.id)).all()
+        assert kinds <= {row.kind for row in rows}, person.email
+        assert all(row.created_at <= row.updated_at <= now for row in rows)
+        db.session.refresh(person)
+        assert person.unread_notifications == notifications.recount(person) > 0
+    # Anna answered Mrs King's messages: only the newest reply waits for her.
+    (waiting,) = db.session.scalars(select(Notification).where(
+        Notification.user_id == parent.id, Notification.kind == "message", Notification.read_at.is_(None))).all()
+    assert waiting.count == 1 and waiting.actor_id == teacher.id
+    # Nothing old is announced late by the timer's first run.
+    assert notification_events.notify_due_posts() == 0
 
 
 def test_second_run_changes_nothing(app):

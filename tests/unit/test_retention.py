@@ -16,6 +16,7 @@ from app.models import (
     MediaFile,
     MediaTag,
     Message,
+    Notification,
     ParentLink,
     Passcode,
     PhotoConsent,
@@ -347,6 +348,8 @@ def _seed_every_pupil_table(world, pupil):
         ("point_award", "pupil_id"): award,
         ("portfolio_item", "pupil_id"): PortfolioItem(school_id=school.id, pupil_id=pupil.id,
                                                       body=f"My work {pupil.id}", by_pupil=True),
+        ("notification", "pupil_id"): Notification(school_id=school.id, user_id=parent.id, kind="points",
+                                                    subject=f"pupil:{pupil.id}", pupil_id=pupil.id),
         ("reading_log_entry", "pupil_id"): ReadingLogEntry(
             school_id=school.id, pupil_id=pupil.id, parent_id=parent.id, read_on=date.today(), minutes=5,
             title="Gruffalo", award_id=award.id),

@@ -19,10 +19,13 @@ from app.models import (
     Comment,
     ContentReport,
     Conversation,
+    EmailDelivery,
     Like,
     MediaFile,
     MediaTag,
     Message,
+    Notification,
+    NotificationPreference,
     ParentLink,
     Passcode,
     PhotoConsent,
@@ -315,6 +318,9 @@ NOT_THE_FAMILYS = {
     ("content_report", "target_id"): "the reported message, post, comment or item, not a person",
     ("school", "paused_by_id"): "the head who paused Hearth: a member of staff's act",
     ("calendar_entry", "created_by_id"): "staff write the calendar",
+    ("notification", "actor_id"): "news given to someone else that names the parent as who did it (a "
+                                  "teacher told of their comment): the recipient's; the comment itself is "
+                                  "in the export",
     ("class_teacher", "user_id"): "teachers of a class",
     ("post", "author_id"): "only staff write posts",
     ("post", "removed_by_id"): "the senior leader who removed a post",
@@ -453,12 +459,20 @@ def seed_everything(world):
         ("comment", "author_id"): Comment(school_id=school.id, author_id=anna.id, post_id=post.id, body="Lovely"),
         ("story_like", "user_id"): Like(user_id=anna.id, post_id=post.id),
         ("post_seen", "user_id"): PostSeen(post_id=post.id, user_id=anna.id),
+        ("notification", "user_id"): Notification(school_id=school.id, user_id=anna.id, kind="message",
+                                                   subject=f"conversation:{family_talk.id}", actor_id=teacher.id,
+                                                   pupil_id=zosia.id),
+        ("notification_preference", "user_id"): NotificationPreference(user_id=anna.id, kind="points",
+                                                                       in_app=True, email="digest"),
+        ("email_delivery", "user_id"): EmailDelivery(school_id=school.id, user_id=anna.id, key=f"digest:{anna.id}:x",
+                                                     kind="digest", to_address=anna.email, status="sent"),
         ("audit_entry", "actor_pupil_id"): AuditEntry(school_id=school.id, actor_pupil_id=zosia.id,
                                                       action="auth.pupil_sign_in"),
         ("audit_entry", "actor_user_id"): AuditEntry(school_id=school.id, actor_user_id=anna.id,
                                                      action="auth.sign_in", target_type="user", target_id=anna.id),
     }
     rows[("conversation", "parent_id")] = family_talk
+    rows[("notification", "pupil_id")] = rows[("notification", "user_id")]
     rows[("reading_log_entry", "parent_id")] = rows[("reading_log_entry", "pupil_id")]
     rows[("passcode", "used_by_id")] = rows[("passcode", "pupil_id")]
     db.session.add_all(rows.values())
