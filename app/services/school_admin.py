@@ -100,7 +100,10 @@ def overview(school):
 
 # ---- settings ----------------------------------------------------------------------------------
 
-def update_school_settings(school, by, *, name, timezone, office_phone, office_email, default_locale):
+def update_school_settings(school, by, *, name, timezone, office_phone, office_email, default_locale,
+                           digest_time=None):
+    """Save the school's settings; ``digest_time`` ("HH:MM", the daily email's time) is kept as it
+    is when not given."""
     name = _clean(name)
     timezone = (timezone or "").strip()
     if not name:
@@ -112,7 +115,8 @@ def update_school_settings(school, by, *, name, timezone, office_phone, office_e
         raise AdminError(_("Choose one of the languages in the list."), "default_locale")
     values = {"name": name, "timezone": timezone, "office_phone": _clean(office_phone),
               "office_email": accounts.normalise_email(office_email),
-              "default_locale": default_locale}
+              "default_locale": default_locale,
+              "digest_time": school.digest_time if digest_time is None else _digest_time(digest_time)}
     changed = sorted(key for key, value in values.items() if getattr(school, key) != value)
     for key in changed:
         setattr(school, key, values[key])
@@ -121,6 +125,13 @@ def update_school_settings(school, by, *, name, timezone, office_phone, office_e
               actor=by, school_id=school.id)
     db.session.commit()
     return changed
+
+
+def _digest_time(value):
+    try:
+        return datetime.strptime((value or "").strip(), "%H:%M").time()
+    except ValueError:
+        raise AdminError(_("Enter a time like 17:00, from 00:00 to 23:59."), "digest_time") from None
 
 
 # ---- classes -----------------------------------------------------------------------------------

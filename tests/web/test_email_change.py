@@ -93,3 +93,13 @@ def test_a_link_expires_after_a_day_and_dies_when_the_address_changed_meanwhile(
         assert app.test_client().post(late).status_code == 404
     with app.app_context():
         assert db.session.get(User, mum_id).email == "two@example.org"
+
+
+def test_every_page_says_when_mail_to_the_address_bounced(make_app, smtp_server):
+    app, client, mum_id = _setup(make_app, smtp_server, email_bounced_at=utcnow())
+    page = client.get("/notifications/").text
+    assert 'id="email-bounced-banner"' in page and "/auth/account#email" in page
+    with app.app_context():
+        db.session.get(User, mum_id).email_bounced_at = None
+        db.session.commit()
+    assert 'id="email-bounced-banner"' not in client.get("/notifications/").text

@@ -60,10 +60,15 @@ class SchoolSettingsForm(FlaskForm):
         Optional(), Length(max=254),
         Email(_l("Enter an email address like office@example.org."), check_deliverability=False)])
     default_locale = SelectField(_l("Language for people who have not chosen one"))
+    digest_time = StringField(_l("Daily email digest at"), validators=[
+        Optional(),  # left empty: the time stays as it was
+        Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", message=_l("Enter a time like 17:00, from 00:00 to 23:59."))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_locale.choices = [(code, LANGUAGE_NAMES[code]) for code in available_languages()]
+        if hasattr(self.digest_time.data, "strftime"):  # the school's stored time, shown as HH:MM
+            self.digest_time.data = self.digest_time.data.strftime("%H:%M")
 
 
 class ClassForm(FlaskForm):

@@ -80,7 +80,7 @@ def settings():
             school_admin.update_school_settings(
                 school, _me(), name=form.name.data, timezone=form.timezone.data,
                 office_phone=form.office_phone.data, office_email=form.office_email.data,
-                default_locale=form.default_locale.data)
+                default_locale=form.default_locale.data, digest_time=form.digest_time.data or None)
         except AdminError as error:
             _show_error(form, error)
         else:
