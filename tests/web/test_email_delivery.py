@@ -171,16 +171,16 @@ def test_an_email_is_in_the_readers_language(app, people):
     assert '<html lang="pl" dir="ltr">' in html_of(msg)
 
 
-@pytest.mark.xfail(strict=True, reason="LEAD: the Polish strings arrive with the translation round; "
-                                       "then drop this mark and check the words below")
-def test_a_polish_parents_email_reads_in_polish_after_the_translation_round(app, people):
+def test_a_polish_parents_email_reads_in_polish(app, people):
     parent = make_parent(people["school"], children=[people["pupil"]], locale="pl")
     with smtp(app) as server, at(WEDNESDAY):
         tell(parent, MESSAGE, "conversation:7", people["teacher"])
         email_delivery.send_due()
     [msg] = server.messages
-    assert "Mr Brook" in msg["Subject"] and "sent you a message" not in msg["Subject"]
-    assert "Hello" not in text_of(msg) and "Stop these emails" not in text_of(msg)
+    assert msg["Subject"].startswith("Mr Brook: nowa wiadomość dla ciebie")
+    text = text_of(msg)
+    assert "Dzień dobry" in text and "Otwórz w Hearth" in text and "Wyłącz te e-maile" in text
+    assert "Hello" not in text and "Stop these emails" not in text
 
 
 def test_the_school_language_is_used_when_the_reader_chose_none(app, people):
