@@ -83,10 +83,11 @@ e2e: setup assets translations
 
 ## Benchmarks (not tests): page weight, the points pages on an empty and a full school year, a
 ## phone photo through the media pipeline, the Class Story feed with 20 photos and 5 years of posts, and
-## messaging (the live poll across two gunicorn workers, a 500-message conversation, unread counts).
+## messaging (the live poll across two gunicorn workers, a 500-message conversation, unread counts), and
+## notifications (announcing a post, the nav count, daily digests for 750 parents, email sizes).
 bench: setup assets translations
 	status=0; \
-	for b in page_weight points_scale media_pipeline story_feed portfolio_scale messaging; do \
+	for b in page_weight points_scale media_pipeline story_feed portfolio_scale messaging notifications; do \
 		$(BIN)/python -m benchmarks.$$b || status=1; \
 	done; exit $$status
 

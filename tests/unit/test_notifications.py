@@ -134,7 +134,7 @@ def test_likes_read_as_one_person_and_others(cast):
 def test_an_instant_choice_plans_one_email_and_others_none(cast):
     _school, teacher, pupil, parent, _other = cast
     n.notify([parent], n.MESSAGE, "conversation:1", actor=teacher, pupil=pupil)
-    n.notify([parent], n.COMMENT, f"portfolio_item:1", actor=teacher, pupil=pupil)
+    n.notify([parent], n.COMMENT, "portfolio_item:1", actor=teacher, pupil=pupil)
     db.session.commit()
     (delivery,) = db.session.scalars(db.select(EmailDelivery)).all()
     message_row = next(x for x in notifications_of(parent) if x.kind == n.MESSAGE)
