@@ -76,7 +76,8 @@ def _write_to_outbox(cfg, msg):
     path = os.path.join(folder, name)
     with open(path, "wb") as fh:
         fh.write(bytes(msg))
-    log.info("Mail to %s written to %s (no MAIL_SERVER configured)", msg["To"], path)
+    log.log(logging.DEBUG if current_app.config.get("MAIL_QUIET") else logging.INFO,
+            "Mail to %s written to %s (no MAIL_SERVER configured)", msg["To"], path)
     if not current_app.testing and not current_app.config.get("MAIL_QUIET"):
         text = msg.get_body(("plain",)).get_content()
         print(f"\n--- mail to {msg['To']}: {msg['Subject']} ---\n{text}\n--- ({path}) ---\n")

@@ -60,12 +60,24 @@ KIND_LABELS = {
 KIND_HINTS = {
     MESSAGE: _l("A new message in one of your conversations."),
     POST: _l("Class news, celebrations, reminders and home learning."),
-    COMMENT: _l("A comment on your post, or on your child's work."),
-    LIKE: _l("A like on your post, or on your child's work."),
+    COMMENT: _l("A comment on your child's work."),
+    LIKE: _l("A like on your child's work."),
     WORK_WAITING: _l("A pupil shared work and a teacher needs to look at it first."),
     REPORT: _l("Someone reported a message, post or comment."),
     POINTS: _l("Team points, each time they are given. Off at first: there can be many."),
 }
+STAFF_HINTS = {
+    **KIND_HINTS,
+    COMMENT: _l("A comment on one of your posts."),
+    LIKE: _l("A like on one of your posts."),
+}
+
+
+def hints_for(user):
+    """The line under each kind on the preferences page, in this person's terms."""
+    return KIND_HINTS if user.is_parent else STAFF_HINTS
+
+
 EMAIL_LABELS = {
     EMAIL_INSTANT: _l("Email me straight away"),
     EMAIL_DIGEST: _l("In one email a day"),
@@ -390,6 +402,11 @@ def describe(notification):
                 return _("%(pupil)s sent you a message", pupil=pupil)
             return ngettext("%(pupil)s sent you %(num)d message", "%(pupil)s sent you %(num)d messages",
                             n.count, pupil=pupil)
+        if pupil:  # a conversation about a child: a parent of two, or a teacher of thirty, needs to know which
+            if n.count == 1:
+                return _("%(name)s sent you a message about %(pupil)s", name=name, pupil=pupil)
+            return ngettext("%(name)s sent you %(num)d message about %(pupil)s",
+                            "%(name)s sent you %(num)d messages about %(pupil)s", n.count, name=name, pupil=pupil)
         if n.count == 1:
             return _("%(name)s sent you a message", name=name)
         return ngettext("%(name)s sent you %(num)d message", "%(name)s sent you %(num)d messages",

@@ -127,7 +127,7 @@ def test_a_teachers_replies_tell_the_parent_as_one_line(world):
     (row,) = rows_of(p["linked parent"])
     assert row.count == 3 and unread_of(p["linked parent"]) == 1
     with force_locale("en"):
-        assert notifications.describe(row) == "Ms Oak sent you 3 messages"
+        assert notifications.describe(row) == "Ms Oak sent you 3 messages about Zosia K."
 
 
 def test_a_pupils_message_names_the_pupil_and_messages_to_pupils_tell_no_one(world, monkeypatch):

@@ -97,7 +97,7 @@ def test_repeats_join_one_unread_row_until_it_is_read(cast):
     db.session.refresh(parent)
     assert parent.unread_notifications == 1
     with force_locale("en"):
-        assert n.describe(row) == f"{teacher.name} sent you 3 messages"
+        assert n.describe(row) == f"{teacher.name} sent you 3 messages about Zosia K."
     n.open_notification(parent, row)
     n.notify([parent], n.MESSAGE, "conversation:7", actor=teacher, pupil=pupil, group_key="message:7")
     db.session.commit()

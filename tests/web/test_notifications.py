@@ -452,3 +452,10 @@ def test_unsubscribe_links_are_rate_limited_like_other_anonymous_pages(make_app)
         assert statuses == [404, 404, 404]
         assert guesser.post(f"/notifications/unsubscribe/{token}").status_code == 429
         assert _email_choice(parent, MESSAGE) == "instant"
+
+
+def test_each_kind_is_explained_in_the_readers_own_terms(world, login_as):
+    teacher_page = login_as(world["people"]["teacher"]).get("/notifications/settings").text
+    parent_page = login_as(world["people"]["parent"]).get("/notifications/settings").text
+    assert "A comment on one of your posts." in teacher_page and "your child" not in teacher_page
+    assert "A comment on your child's work." in parent_page and "one of your posts" not in parent_page

@@ -17,7 +17,6 @@ from ...models.notifications import EMAIL_DIGEST, EMAIL_NEVER, Notification
 from ...policies import anyone, parent, rule, school_manager, staff
 from ...services import notifications
 from ...services.notifications import (
-    KIND_HINTS,
     KIND_LABELS,
     UNSUBSCRIBE_DIGEST,
     Choice,
@@ -103,7 +102,7 @@ def settings():
         else:
             problem, status = _("Please check the choices marked below. Nothing was changed."), 400
     return render("notifications/settings.html", status=status, form=form, kinds=kinds, me=me,
-                  problem=problem, labels=KIND_LABELS, hints=KIND_HINTS,
+                  problem=problem, labels=KIND_LABELS, hints=notifications.hints_for(me),
                   digest_time=me.school.digest_time.strftime("%H:%M"))
 
 
