@@ -49,6 +49,10 @@ def _select_language():
     if not has_request_context():
         return "en"
     languages = available_languages()
+    # A page for one known reader who is not signed in (an unsubscribe link from their email).
+    reader = getattr(g, "reader_locale", None)
+    if reader in languages:
+        return reader
     user = current_user if current_user else None
     if user is not None and user.is_authenticated and getattr(user, "locale", None) in languages:
         return user.locale

@@ -299,6 +299,22 @@ def test_the_unsubscribe_page_names_what_will_stop_and_changes_nothing(world, cl
     assert db.session.scalar(select(NotificationPreference)) is None
 
 
+def test_the_unsubscribe_page_speaks_the_language_the_email_was_written_in(world, client):
+    parent = world["people"]["parent"]
+    parent.locale = "ar"
+    db.session.commit()
+    page = client.get(f"/notifications/unsubscribe/{notifications.unsubscribe_token(parent, MESSAGE)}",
+                      headers={"Accept-Language": "en"}).text
+    assert 'lang="ar" dir="rtl"' in page and "رسائل البريد عن: الرسائل" in page
+    # Someone who chose no language reads their school's.
+    other = world["people"]["other parent"]
+    world["school"].default_locale = "pl"
+    db.session.commit()
+    page = client.get(f"/notifications/unsubscribe/{notifications.unsubscribe_token(other, MESSAGE)}",
+                      headers={"Accept-Language": "en"}).text
+    assert "E-maile dotyczące: Wiadomości" in page
+
+
 def test_unsubscribing_without_a_session_changes_only_that_persons_kind(world, client):
     parent, other = world["people"]["parent"], world["people"]["other parent"]
     url = f"/notifications/unsubscribe/{notifications.unsubscribe_token(parent, MESSAGE)}"

@@ -6,8 +6,9 @@ off; with htmx, "Mark all as read" swaps the list and the navigation's count in 
 unsubscribe link's POST is exempt from CSRF: a mail client sends RFC 8058's one-click POST with no
 cookies, and the signed token in the address is what proves the link is genuine.
 """
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user
 
 from ...extensions import csrf, db, limiter
@@ -118,6 +119,9 @@ def unsubscribe(token):
     except UnsubscribeLinkError as error:
         return render_template("notifications/link_broken.html", expired=error.expired), (
             410 if error.expired else 404)
+    # The page speaks the language the email was written in: the reader's, else their school's.
+    g.reader_locale = user.locale or user.school.default_locale
+    refresh()
     if request.method == "POST":
         changed = notifications.unsubscribe(user, what)
         if request.form.get("List-Unsubscribe") == ONE_CLICK:
