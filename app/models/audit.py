@@ -1,7 +1,13 @@
-"""The audit log: append-only from the application (SECURITY.md 29)."""
+"""The audit log: append-only (SECURITY.md 29), in the application and in the database.
+
+The ORM refuses to change or delete an entry (below, and app/services/audit.py for the bulk paths);
+triggers in the database refuse it too, for raw SQL and for anything but Hearth that connects. The
+triggers are made with the table (create_all, the tests) and by migration d2f1a9c3e7b4 (installs),
+which writes the same statements out.
+"""
 import json
 
-from sqlalchemy import event
+from sqlalchemy import DDL, event
 
 from ..extensions import db
 from .base import utcnow
@@ -35,3 +41,24 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise AuditLogIsAppendOnly("audit entries cannot be deleted")
+
+
+# The same refusal in the database itself. TRUNCATE and DROP (a test database's clean-up, removing
+# an install) are not row changes and stay possible for the database's owner.
+SQLITE_TRIGGERS = [
+    DDL("CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"),
+    DDL("CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"),
+]
+POSTGRESQL_TRIGGERS = [
+    DDL("CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql"),
+    DDL("DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry"),
+    DDL("CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
+        "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"),
+]
+for _ddl in SQLITE_TRIGGERS:
+    event.listen(AuditEntry.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))
+for _ddl in POSTGRESQL_TRIGGERS:
+    event.listen(AuditEntry.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))

@@ -302,3 +302,23 @@ def test_bulk_changes_to_other_tables_still_work(world):
     db.session.execute(update(Pupil).where(Pupil.id == pupil.id).values(display_name="Zosia L."))
     db.session.commit()
     assert db.session.get(Pupil, pupil.id).display_name == "Zosia L."
+
+
+RAW = [
+    ("raw update", "UPDATE audit_entry SET action = 'nothing.happened'"),
+    ("raw delete", "DELETE FROM audit_entry"),
+]
+
+
+@pytest.mark.parametrize("how, statement", RAW, ids=[r[0] for r in RAW])
+def test_the_database_itself_refuses_raw_changes(world, how, statement):
+    """SQL that goes around the ORM (a console, another program) meets a trigger in the database."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+    school, klass, pupil, people = world
+    add_entry(school, "class.updated")
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text(statement))
+    db.session.rollback()
+    assert count("class.updated") == 1
