@@ -16,7 +16,7 @@ CATALOGS := $(wildcard app/i18n/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test e2e bench setup assets translations i18n db lint constraints clean
+.PHONY: run test e2e bench bench-faults setup assets translations i18n db lint constraints clean
 
 ## The virtualenv, with every Python package pinned (constraints.txt pins the transitive ones too).
 setup: $(VENV_STAMP)
@@ -81,15 +81,22 @@ test: setup assets translations
 e2e: setup assets translations
 	$(BIN)/python -m pytest -n auto tests/e2e $(PYTEST_ARGS)
 
-## Benchmarks (not tests): page weight, the points pages on an empty and a full school year, a
-## phone photo through the media pipeline, the Class Story feed with 20 photos and 5 years of posts, and
-## messaging (the live poll across two gunicorn workers, a 500-message conversation, unread counts), and
-## notifications (announcing a post, the nav count, daily digests for 750 parents, email sizes).
+## Benchmarks (not tests). First the features: page weight, the points pages on an empty and a full
+## school year, a phone photo through the media pipeline, the Class Story feed with 5 years of posts,
+## portfolios, messaging and notifications. Then issue 10's goals table (benchmarks/production.py):
+## bytes, queries and server time on the demo and a large school, throughput against a bare route
+## and a 200-user load run on gunicorn + PostgreSQL + Redis, memory and sizes on disk.
+## Needs PostgreSQL (BENCH_POSTGRES_URL) and redis-server; about 15 minutes on 2 cores.
 bench: setup assets translations
 	status=0; \
-	for b in page_weight points_scale media_pipeline story_feed portfolio_scale messaging notifications; do \
+	for b in page_weight points_scale media_pipeline story_feed portfolio_scale messaging notifications production; do \
 		$(BIN)/python -m benchmarks.$$b || status=1; \
 	done; exit $$status
+
+## Faults survived: a worker killed mid-request, PostgreSQL restarted, Redis stopped, a hanging
+## translation provider (benchmarks/faults.py; restarts the local PostgreSQL cluster).
+bench-faults: setup assets translations
+	$(BIN)/python -m benchmarks.faults
 
 lint: setup
 	$(BIN)/ruff check app tests
