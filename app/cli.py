@@ -60,12 +60,15 @@ def create_school(name, head_email, head_name, timezone, office_phone, office_em
 @click.option("--hours", default=24, show_default=True, type=click.IntRange(min=1),
               help="Remove staged uploads and orphaned files older than this.")
 def prune_media(hours):
-    """Delete uploads never attached to a post or portfolio item, and files no upload names."""
-    from .services.media import prune_staged, sweep_orphan_files
+    """Delete uploads never attached to a post or portfolio item, and files no upload names; queue
+    again any video still being prepared after half an hour (its job was lost)."""
+    from .services.media import prune_staged, requeue_waiting_videos, sweep_orphan_files
     age = timedelta(hours=hours)
     staged = prune_staged(older_than=age)
     orphans = sweep_orphan_files(older_than=age)
-    click.echo(f"Removed {staged} staged upload(s) and {orphans} orphaned file(s).")
+    requeued = requeue_waiting_videos()
+    click.echo(f"Removed {staged} staged upload(s) and {orphans} orphaned file(s); "
+               f"queued {requeued} waiting video(s) again.")
 
 
 def _outcomes(counts):

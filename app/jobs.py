@@ -29,6 +29,10 @@ from .extensions import db
 
 QUEUE = "hearth"  # config JOBS_QUEUE overrides it (tests use a queue of their own)
 FAILED_JOB_DAYS = 7  # how long RQ keeps a failed job for a look with `rq info`
+# RQ kills a job after this many seconds (its own default is 180). The longest job is a video's
+# transcoding (services/media.py process_video), which FFMPEG_TIMEOUT bounds (300 s by default)
+# plus a few probes of at most 30 s each: a job killed half-way would leave the video waiting.
+JOB_TIMEOUT = 15 * 60
 _PENDING = "hearth_jobs"  # db.session.info: [(savepoint or None, target, args)] until the commit
 _AFTER_RESPONSE = "hearth.jobs_after_response"  # WSGI environ: in-process jobs of this request
 log = logging.getLogger(__name__)
@@ -64,7 +68,8 @@ def enqueue(target, *args):
     if url:
         try:
             _queue(url, app.config.get("JOBS_QUEUE", QUEUE)).enqueue(
-                run_job, target, *args, result_ttl=0, failure_ttl=FAILED_JOB_DAYS * 86400)
+                run_job, target, *args, result_ttl=0, failure_ttl=FAILED_JOB_DAYS * 86400,
+                job_timeout=max(JOB_TIMEOUT, int(app.config.get("FFMPEG_TIMEOUT") or 0) + 300))
             return
         except redis.RedisError as error:
             log.warning("jobs: Redis did not answer (%s); running %s%r in this process instead "

@@ -10,7 +10,14 @@ KIND_IMAGE = "image"
 KIND_VIDEO = "video"
 KIND_DOCUMENT = "document"
 
-# The variants each kind stores on disk (the original is never kept: SECURITY.md 20).
+# A video is transcoded by a background job (services/media.py process_video): until then it is
+# "processing" (its checked upload waits beside where the variants will go, never served), then
+# "ready", or "failed" when ffmpeg could not make it. Photos and documents are ready at once.
+STATUS_READY = "ready"
+STATUS_PROCESSING = "processing"
+STATUS_FAILED = "failed"
+
+# The variants each kind stores on disk (the original is never kept once processed: SECURITY.md 20).
 VARIANTS = {
     KIND_IMAGE: ("feed", "large", "thumb"),
     KIND_VIDEO: ("video", "poster"),
@@ -48,6 +55,7 @@ class MediaFile(db.Model):
     message_id = db.Column(db.ForeignKey("message.id", ondelete="CASCADE"), index=True)
     position = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    status = db.Column(db.String(12), nullable=False, default=STATUS_READY, server_default=STATUS_READY)
 
     tags = db.relationship("MediaTag", cascade="all, delete-orphan", lazy="selectin",
                            back_populates="media")
@@ -63,6 +71,30 @@ class MediaFile(db.Model):
     @property
     def is_document(self):
         return self.kind == KIND_DOCUMENT
+
+    @property
+    def ready(self):
+        return self.status == STATUS_READY
+
+    @property
+    def processing(self):
+        return self.status == STATUS_PROCESSING
+
+    @property
+    def failed(self):
+        return self.status == STATUS_FAILED
+
+    def shown_to(self, account):
+        """Whether a reader sees this file (or, not ready, its "being prepared" note) where it
+        belongs: a video still being prepared, or one that failed, is shown to staff and to its
+        uploader only (with a note instead of a player), and to nobody else until it is ready."""
+        if self.ready:
+            return True
+        if account is None or not getattr(account, "is_authenticated", False):
+            return False
+        if getattr(account, "is_pupil", False):
+            return self.uploaded_by_pupil_id == account.id
+        return bool(getattr(account, "is_staff", False)) or self.uploaded_by_id == account.id
 
     @property
     def shows_people(self):

@@ -5,15 +5,21 @@ the browser's content type), checks the limits before any heavy work, then:
 
 * photos (JPEG, PNG, WebP, HEIC): first frame, EXIF orientation applied, converted to sRGB, every
   piece of metadata dropped (EXIF with GPS, XMP, ICC, comments), re-encoded as WebP in three sizes;
-* videos (MP4/MOV, WebM/Matroska): checked with ffprobe, transcoded by ffmpeg to H.264 at most 720p
-  without metadata, chapters or data streams, plus a WebP poster;
+* videos (MP4/MOV, WebM/Matroska): checked with ffprobe during the upload (type, size, length: a
+  refusal is immediate), then transcoded by a background job (``process_video``, on the job queue:
+  app/jobs.py) to H.264 at most 720p without metadata, chapters or data streams, plus a WebP
+  poster. Until the job has run the MediaFile is "processing" and its checked upload waits as
+  ``<key>.original`` beside where the variants will go (never served: it is no variant); readers
+  see "The video is being prepared" (staff and the uploader) or nothing (everyone else). A video
+  ffmpeg cannot make is "failed" ("This video could not be prepared", to the same people);
 * documents: a PDF, or an Office Open XML / OpenDocument file (no macros), kept as uploaded under a
   cleaned name.
 
 The variants are written under ``<MEDIA_ROOT>/<school id>/<key[:2]>/<key>.<variant>.<ext>`` and a
 ``MediaFile`` is added to the session (flushed, not committed: the caller's service commits). The
-original upload is never written to MEDIA_ROOT. Files written for a transaction that is rolled back
-are removed; files of rows deleted by ``discard`` go when the deletion commits.
+original upload is never written to MEDIA_ROOT, except a video's until its job has transcoded it.
+Files written for a transaction that is rolled back are removed; files of rows deleted by
+``discard`` go when the deletion commits.
 """
 import io
 import json
@@ -40,9 +46,19 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from .. import jobs
 from ..extensions import db
 from ..models.base import utcnow
-from ..models.media import KIND_DOCUMENT, KIND_IMAGE, KIND_VIDEO, VARIANTS, MediaFile
+from ..models.media import (
+    KIND_DOCUMENT,
+    KIND_IMAGE,
+    KIND_VIDEO,
+    STATUS_FAILED,
+    STATUS_PROCESSING,
+    STATUS_READY,
+    VARIANTS,
+    MediaFile,
+)
 
 pillow_heif.register_heif_opener()
 
@@ -140,6 +156,9 @@ def store_upload(upload, *, school_id, uploaded_by=None, uploaded_by_pupil=None,
     written = []
     try:
         if kind == KIND_IMAGE:
+            # Photos are made here, in the request: the teacher tags the children in the photo
+            # before publishing (for photo consent), so it must be ready to show at once; a 12 MP
+            # photo takes well under a second. Videos take longer: their transcoding is a job.
             variants = _image_variants(stream, name, config["MEDIA_MAX_IMAGE_PIXELS"])
             media.content_type = "image/webp"
             media.width, media.height = variants["feed"][1]
@@ -148,7 +167,8 @@ def store_upload(upload, *, school_id, uploaded_by=None, uploaded_by_pupil=None,
                 written.append(_write(folder / f"{key}.{variant}.webp", data=data))
         elif kind == KIND_VIDEO:
             media.content_type = "video/mp4"
-            _store_video(stream, name, detail, folder, key, media, written)
+            media.status = STATUS_PROCESSING
+            _check_video(stream, name, detail, _original_path(school_id, key), media, written)
         else:
             ext = _document_type(stream, head, size, name)
             media.content_type = DOCUMENT_TYPES[ext]
@@ -162,6 +182,8 @@ def store_upload(upload, *, school_id, uploaded_by=None, uploaded_by_pupil=None,
         _unlink(written)
         raise
     _pending(db.session(), "written").extend(written)
+    if media.processing:  # a worker, or this process after the response (no Redis), transcodes it
+        jobs.enqueue_after_commit("app.services.media:process_video", media.id)
     return media
 
 
@@ -185,8 +207,8 @@ def file_path(media, variant):
 def media_response(media, variant):
     """The file for a route that has already applied the access rule of the post or pupil it belongs
     to. Conditional (ETag, 304) and ranged (206) for video; never cached without asking again."""
-    if variant not in VARIANTS.get(media.kind, ()):
-        abort(404)
+    if variant not in VARIANTS.get(media.kind, ()) or not media.ready:
+        abort(404)  # a video still being prepared (or that failed) has nothing to serve
     path = file_path(media, variant)
     if not path.is_file():
         abort(404)
@@ -385,6 +407,7 @@ def _open_image(stream, name, max_pixels):
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError, struct.error):
         raise _damaged(name) from None
+    image = _reduced(image, IMAGE_SIZES["large"][0])
     try:
         upright = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error):
@@ -392,6 +415,16 @@ def _open_image(stream, name, max_pixels):
     clean = _to_srgb(upright, icc)
     clean.info = {}
     return clean
+
+
+def _reduced(image, box):
+    """A photo decoded at full size (HEIC, PNG, WebP: draft() is for JPEG only) shrunk at once by the
+    largest whole factor that keeps it covering ``box``, the scale draft() gives a JPEG: the copies
+    made after this (orientation, colour, each size) are then a quarter of a 12 MP frame, not all of it."""
+    factor = min(image.width // box[0], image.height // box[1])
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image
+    return image.reduce(factor)  # keeps image.info: the EXIF orientation and the colour profile
 
 
 _SRGB = None
@@ -452,57 +485,149 @@ def _encode_webp(image, box, budget):
 
 # ---- videos ----------------------------------------------------------------------------------
 
-def _store_video(stream, name, demuxer, folder, key, media, written):
+def _check_video(stream, name, demuxer, original, media, written):
+    """In the request: keep the upload as ``original`` (for the job only), check it with ffprobe
+    (a refusal comes at once, with its message) and note its length and the frame it will have."""
+    limit = current_app.config["MEDIA_MAX_VIDEO_SECONDS"]
+    stream.seek(0)
+    written.append(_write(original, source=stream))
+    video, duration, (width, height), _audio = _checked_probe(str(original), demuxer, name, limit)
+    media.width, media.height = width, height  # the job sets the poster's, the same in practice
+    media.duration_seconds = round(min(duration, limit), 2)
+
+
+def _checked_probe(path, demuxer, name, limit):
+    """(video stream, duration, output frame, audio stream or None), or UploadRefused."""
+    probe = _probe(path, demuxer, name)
+    video = next((s for s in probe.get("streams", []) if s.get("codec_type") == "video"
+                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    duration = _duration_of(probe, video)
+    if video is None or duration is None:
+        raise _damaged(name)
+    if duration > limit + 0.5:
+        raise UploadRefused(_("“%(name)s” is %(length)s long: videos can be up to %(limit)s.",
+                              name=name, length=_duration_text(duration),
+                              limit=_duration_text(limit)), name)
+    audio = next((s for s in probe.get("streams", []) if s.get("codec_type") == "audio"), None)
+    return video, duration, _video_size(video, name), audio
+
+
+def process_video(media_id):
+    """The job (app/jobs.py) that prepares an uploaded video: transcode it, make its poster, fill
+    in its frame, length and bytes, mark it ready and delete the original; when ffmpeg cannot,
+    mark it failed (and delete the original). Safe to run twice: a video that is not waiting
+    (ready, failed, or deleted meanwhile) is left alone. No transaction is held while ffmpeg runs."""
+    media = db.session.get(MediaFile, media_id)
+    if media is None or not media.is_video or not media.processing:
+        db.session.rollback()
+        return None
+    key = media.storage_key
+    original = _original_path(media.school_id, key)
+    db.session.commit()  # hold no transaction (on SQLite, no write lock) during the work
+    name = f"media {media_id}"
+    written = []
+    try:
+        if not original.is_file():
+            raise _damaged(name)
+        with open(original, "rb") as fh:
+            demuxer = _sniff(fh.read(_HEAD_BYTES))[1]
+        if demuxer not in _VIDEO_FORMATS:
+            raise _damaged(name)
+        folder = original.parent
+        with tempfile.TemporaryDirectory(prefix="hearth-video-") as work:  # outside MEDIA_ROOT
+            output, width, height, duration, poster_bytes = _transcode(str(original), demuxer, name, work)
+            with open(output, "rb") as fh:
+                written.append(_write(folder / f"{key}.video.mp4", source=fh))
+            written.append(_write(folder / f"{key}.poster.webp", data=poster_bytes))
+    except Exception as error:
+        if _finish(media_id, None, error=error) != STATUS_READY:  # ready: another run made it
+            _unlink(written)
+        _unlink([original])
+        if not isinstance(error, UploadRefused):
+            raise  # unexpected: RQ keeps the failed job for a look (in process: logged)
+        return STATUS_FAILED
+    outcome = _finish(media_id, {"width": width, "height": height, "duration_seconds": duration,
+                                 "bytes_stored": sum(path.stat().st_size for path in written)})
+    if outcome is None:
+        _unlink(written)  # deleted while it was being prepared
+    _unlink([original])
+    return outcome
+
+
+def _finish(media_id, values, error=None):
+    """Write the job's outcome on the row if it still waits; return the row's status after
+    (None when the row is gone: deleted while the video was being prepared)."""
+    db.session.rollback()
+    media = db.session.get(MediaFile, media_id)
+    if media is None or not media.processing:
+        status = media.status if media is not None else None
+        db.session.rollback()
+        return status
+    if error is None:
+        for field, value in values.items():
+            setattr(media, field, value)
+        media.status = STATUS_READY
+    else:
+        current_app.logger.warning("video %s could not be prepared: %s", media_id,
+                                   getattr(error, "message", None) or repr(error))
+        media.status, media.bytes_stored = STATUS_FAILED, 0
+    status = media.status
+    try:
+        db.session.commit()
+    except Exception:  # noqa: BLE001  (the row went meanwhile: StaleDataError)
+        db.session.rollback()
+        return None
+    return status
+
+
+def requeue_waiting_videos(older_than=timedelta(minutes=30)):
+    """Queue again the job of every video still being prepared after ``older_than`` (its job was
+    lost with Redis, or its worker killed mid-way); return how many. For a timer, next to
+    ``flask media prune``; a video made meanwhile is left alone by its second job."""
+    cutoff = utcnow() - older_than
+    ids = list(db.session.scalars(select(MediaFile.id).where(
+        MediaFile.kind == KIND_VIDEO, MediaFile.status == STATUS_PROCESSING, MediaFile.created_at < cutoff)
+        .order_by(MediaFile.id)))
+    db.session.commit()
+    for media_id in ids:
+        jobs.enqueue("app.services.media:process_video", media_id)
+    return len(ids)
+
+
+def _transcode(source, demuxer, name, work):
+    """(output path, width, height, duration, poster webp bytes) for a checked upload."""
     config = current_app.config
     limit = config["MEDIA_MAX_VIDEO_SECONDS"]
-    with tempfile.TemporaryDirectory(prefix="hearth-video-") as work:  # outside MEDIA_ROOT
-        source = os.path.join(work, "upload")
-        with open(source, "wb") as fh:
-            shutil.copyfileobj(stream, fh, _CHUNK)
-        probe = _probe(source, demuxer, name)
-        video = next((s for s in probe.get("streams", []) if s.get("codec_type") == "video"
-                      and not (s.get("disposition") or {}).get("attached_pic")), None)
-        duration = _duration_of(probe, video)
-        if video is None or duration is None:
-            raise _damaged(name)
-        if duration > limit + 0.5:
-            raise UploadRefused(_("“%(name)s” is %(length)s long: videos can be up to %(limit)s.",
-                                  name=name, length=_duration_text(duration),
-                                  limit=_duration_text(limit)), name)
-        width, height = _video_size(video, name)
-        audio = next((s for s in probe.get("streams", []) if s.get("codec_type") == "audio"), None)
-        output = os.path.join(work, "video.mp4")
-        command = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
-                   "-protocol_whitelist", "file", "-f", demuxer, "-i", source,
-                   "-map", f"0:{int(video['index'])}",
-                   "-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata:s:a", "-1",
-                   "-map_chapters", "-1", "-sn", "-dn", "-t", str(limit),
-                   "-vf", _video_filters(video, width, height), "-fpsmax", "30",
-                   "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-profile:v", "high",
-                   "-pix_fmt", "yuv420p", "-color_primaries", "bt709", "-color_trc", "bt709",
-                   "-colorspace", "bt709"]
-        if audio is not None:
-            channels = min(int(audio.get("channels") or 2), 2)
-            command += ["-map", f"0:{int(audio['index'])}", "-c:a", "aac", "-b:a", "96k", "-ac", str(channels)]
-        command += ["-movflags", "+faststart", "-fflags", "+bitexact", "-f", "mp4", "-y", output]
-        _run(command, name, config["FFMPEG_TIMEOUT"])
-        poster = os.path.join(work, "poster.png")
-        for seek in (min(1.0, duration / 2), 0):  # at about 1 s, else the first frame
-            _run([_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{seek:.3f}",
-                  "-i", output, "-frames:v", "1", "-f", "image2", "-c:v", "png", "-y", poster],
-                 name, _PROBE_TIMEOUT)
-            if os.path.exists(poster) and os.path.getsize(poster) > 0:
-                break
-        else:
-            raise _damaged(name)
-        with Image.open(poster, formats=["PNG"]) as frame:
-            frame.load()
-            media.width, media.height = frame.size
-            poster_bytes, _resized = _encode_webp(frame.convert("RGB"), *IMAGE_SIZES["feed"])
-        media.duration_seconds = round(min(duration, limit), 2)
-        with open(output, "rb") as fh:
-            written.append(_write(folder / f"{key}.video.mp4", source=fh))
-        written.append(_write(folder / f"{key}.poster.webp", data=poster_bytes))
+    video, duration, (width, height), audio = _checked_probe(source, demuxer, name, limit)
+    output = os.path.join(work, "video.mp4")
+    command = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-protocol_whitelist", "file", "-f", demuxer, "-i", source,
+               "-map", f"0:{int(video['index'])}",
+               "-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata:s:a", "-1",
+               "-map_chapters", "-1", "-sn", "-dn", "-t", str(limit),
+               "-vf", _video_filters(video, width, height), "-fpsmax", "30",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-profile:v", "high",
+               "-pix_fmt", "yuv420p", "-color_primaries", "bt709", "-color_trc", "bt709",
+               "-colorspace", "bt709"]
+    if audio is not None:
+        channels = min(int(audio.get("channels") or 2), 2)
+        command += ["-map", f"0:{int(audio['index'])}", "-c:a", "aac", "-b:a", "96k", "-ac", str(channels)]
+    command += ["-movflags", "+faststart", "-fflags", "+bitexact", "-f", "mp4", "-y", output]
+    _run(command, name, config["FFMPEG_TIMEOUT"])
+    poster = os.path.join(work, "poster.png")
+    for seek in (min(1.0, duration / 2), 0):  # at about 1 s, else the first frame
+        _run([_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{seek:.3f}",
+              "-i", output, "-frames:v", "1", "-f", "image2", "-c:v", "png", "-y", poster],
+             name, _PROBE_TIMEOUT)
+        if os.path.exists(poster) and os.path.getsize(poster) > 0:
+            break
+    else:
+        raise _damaged(name)
+    with Image.open(poster, formats=["PNG"]) as frame:
+        frame.load()
+        frame_width, frame_height = frame.size
+        poster_bytes, _resized = _encode_webp(frame.convert("RGB"), *IMAGE_SIZES["feed"])
+    return output, frame_width, frame_height, round(min(duration, limit), 2), poster_bytes
 
 
 def _probe(path, demuxer, name):
@@ -729,8 +854,16 @@ def _write(path, data=None, source=None):
     return path
 
 
+def _original_path(school_id, key):
+    """Where a video's checked upload waits for its job (not a variant: never served)."""
+    return _media_root() / str(school_id) / key[:2] / f"{key}.original"
+
+
 def _paths(media):
-    return [file_path(media, variant) for variant in VARIANTS.get(media.kind, ())]
+    paths = [file_path(media, variant) for variant in VARIANTS.get(media.kind, ())]
+    if media.kind == KIND_VIDEO:  # one still waiting for its job, or whose job was lost
+        paths.append(_original_path(media.school_id, media.storage_key))
+    return paths
 
 
 def _unlink(paths):

@@ -213,6 +213,13 @@ def _install_deadlines():
             module.requests = _DEADLINES
 
 
+def load_provider_client(app):
+    """At start-up, when a provider is configured: import deep-translator now (about a second on a
+    busy server), so that a reader's first translation in this process waits only its deadline."""
+    if settings(app).enabled:
+        _install_deadlines()
+
+
 def _slash(url):
     return url if url.endswith("/") else url + "/"
 
@@ -677,6 +684,9 @@ def translate(school, text, source, target):
     if not current.enabled:
         raise Unavailable("no provider configured")
     _install_deadlines()  # imports deep-translator (once per process) before any clock starts
+    # One deadline for the reader: asking a provider for its languages first (LibreTranslate,
+    # Microsoft, once in a while) takes from it, so a hung provider costs one wait, not two.
+    deadline = time.monotonic() + current.timeout
     table = languages(current, wait=True)
     if table is None:  # the provider's list could not be had: our codes as they are
         source_code, target_code = source, target
@@ -693,7 +703,10 @@ def translate(school, text, source, target):
     school_id = school.id
     db.session.commit()  # no transaction (and on SQLite no write lock) is held while we wait
     try:
-        answer = _with_deadline(state, current.timeout,
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no answer within the deadline (asking for the provider's languages)")
+        answer = _with_deadline(state, remaining,
                                 lambda: _ask_provider(current, source_code, target_code, masked.text, table))
         result = unmask(answer, masked)
     except _Busy as error:
@@ -775,6 +788,8 @@ def prepare(school_id, jobs):
     """Translate each (text, source, target) not cached yet; stop when the provider fails."""
     from ..models import School
     school = db.session.get(School, school_id)
+    if school is None:  # deleted since: nothing to prepare
+        return 0
     done = 0
     for text, source, target in jobs:
         try:
@@ -786,11 +801,29 @@ def prepare(school_id, jobs):
     return done
 
 
+def prefetch_job(school_id, items):
+    """The queued job (app/jobs.py): ``items`` are [text, source, target] lists, as ``prefetch``
+    made them. A worker (``flask jobs worker``) runs it, or this process when there is no Redis."""
+    return prepare(school_id, [tuple(item) for item in items])
+
+
+def prefetch_mode(app=None):
+    """TRANSLATION_PREFETCH as it applies: "auto" means the job queue when Redis is configured
+    (REDIS_URL), else a background thread of this process."""
+    cfg = (app or current_app).config
+    mode = (cfg.get("TRANSLATION_PREFETCH") or "off").strip().lower()
+    if mode == "auto":
+        return "queue" if cfg.get("REDIS_URL") else "thread"
+    return mode if mode in ("queue", "thread", "inline") else "off"
+
+
 def prefetch(school, texts, targets):
     """Prepare translations of ``texts`` ((text, source language) pairs) into ``targets``, as
-    TRANSLATION_PREFETCH says: on a background thread, now (tests), or not at all. Never raises."""
+    TRANSLATION_PREFETCH says (``prefetch_mode``): as a job on the queue, on a background thread,
+    now (tests), or not at all. Never raises. Call it once what it prepares is committed (every
+    caller does): queued or inline, it commits the session, as ``translate`` does."""
     try:
-        mode = (current_app.config.get("TRANSLATION_PREFETCH") or "off").lower()
+        mode = prefetch_mode()
         current = settings()
         if mode == "off" or not current.enabled or not school.content_translation_enabled:
             return None
@@ -805,6 +838,17 @@ def prefetch(school, texts, targets):
             return None
         if mode == "inline":
             return prepare(school.id, jobs)
+        if mode == "queue":
+            # Plain arguments: the school's id and the texts themselves. Callers have committed what
+            # they publish; the commit here ends the transaction this function read in (as inline
+            # mode's translate() does), which queues the job and, on SQLite, frees the database for
+            # a job that runs in this process (no Redis: after the response, or at once outside a
+            # request).
+            from .. import jobs as job_queue
+            job_queue.enqueue_after_commit("app.services.translation:prefetch_job", school.id,
+                                           [[text, source, target] for text, source, target in jobs])
+            db.session.commit()
+            return None
         return _state().prefetcher.submit(current_app._get_current_object(), school.id, jobs)
     except Exception:  # noqa: BLE001  (posting never fails because of translation)
         log.exception("translation: could not prepare translations")

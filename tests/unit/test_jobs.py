@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import has_app_context, has_request_context
@@ -195,3 +196,46 @@ def test_with_redis_enqueue_queues_at_once_and_a_rollback_queues_nothing(redis_a
         assert queue.count == 0
         jobs.enqueue(REMEMBER, "now")
         assert queue.count == 1 and CALLS == []
+
+
+def test_with_redis_an_uploaded_video_waits_processing_until_the_worker_transcodes_it(redis_app):
+    """The upload is checked in the request and queued when it commits; the worker's forked work
+    horse runs ffmpeg, writes the variants and marks the row ready."""
+    import shutil
+
+    from app.models import MediaFile
+    from app.services import media as media_service
+    from tests import media_samples as samples
+    from tests.factories import make_teacher
+    if not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+        if os.environ.get("HEARTH_REQUIRE_FFMPEG") == "1":
+            pytest.fail("HEARTH_REQUIRE_FFMPEG=1 but ffmpeg/ffprobe are not installed")
+        pytest.skip("ffmpeg/ffprobe are not installed")
+    clip = samples.video_clip(Path(redis_app.config["MEDIA_ROOT"]).parent / "clip.mp4", seconds=1,
+                              size=(320, 240), audio=False)
+    with redis_app.app_context():
+        school = make_school()
+        teacher = make_teacher(school)
+        media = media_service.store_upload(samples.upload(clip.read_bytes(), "clip.mp4"), school_id=school.id,
+                                           uploaded_by=teacher)
+        media_id = media.id
+        queue = jobs._queue(redis_app.config["REDIS_URL"], redis_app.config["JOBS_QUEUE"])
+        assert queue.count == 0
+        db.session.commit()
+        assert queue.count == 1 and queue.jobs[0].args == ("app.services.media:process_video", media_id)
+        assert queue.jobs[0].timeout > redis_app.config["FFMPEG_TIMEOUT"]  # RQ would kill it at 180 s
+        assert db.session.get(MediaFile, media_id).status == "processing"
+        db.session.commit()  # SQLite: hold no transaction while the worker writes
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            result = redis_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        assert result.exit_code == 0, result.output
+        assert queue.count == 0 and queue.failed_job_registry.count == 0
+        db.session.expire_all()
+        media = db.session.get(MediaFile, media_id)
+        assert media.status == "ready" and (media.width, media.height) == (320, 240)
+        assert media_service.file_path(media, "video").is_file() and media_service.file_path(media, "poster").is_file()
+        assert not media_service._original_path(media.school_id, media.storage_key).exists()

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from PIL import Image, ImageCms
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
@@ -34,9 +35,14 @@ def world(app):
 
 
 def store(world, data, filename="upload", **kw):
+    """Upload a file as the teacher. A video is checked here and transcoded by its job, which
+    runs in this process when the upload commits (no Redis): committed here, it is ready."""
     school, teacher = world
     kw.setdefault("uploaded_by", teacher)
-    return store_upload(samples.upload(data, filename), school_id=school.id, **kw)
+    media = store_upload(samples.upload(data, filename), school_id=school.id, **kw)
+    if media.is_video:
+        db.session.commit()
+    return media
 
 
 def files_under(root):
@@ -420,7 +426,7 @@ def test_the_prune_command_also_sweeps_orphaned_files(app, world):
     result = app.test_cli_runner().invoke(args=["media", "prune"])
 
     assert result.exit_code == 0, result.output
-    assert "0 staged upload(s) and 2 orphaned file(s)" in result.output
+    assert "0 staged upload(s) and 2 orphaned file(s); queued 0 waiting video(s) again." in result.output
     assert not orphan.exists() and not leftover.exists()
     assert file_path(media, "feed").exists()
 
@@ -508,6 +514,174 @@ def test_an_hdr_phone_video_is_tone_mapped_to_ordinary_h264(app, world, tmp_path
     assert video["color_transfer"] == "bt709" and video["color_primaries"] == "bt709"
     assert (media.width, media.height) == (640, 360)
     assert all(p.exists() for p in (file_path(media, "video"), file_path(media, "poster")))
+
+
+def _stored_paths(media):
+    return {variant: file_path(media, variant) for variant in ("video", "poster")}
+
+
+def test_a_video_is_checked_in_the_request_and_transcoded_by_its_job_once_committed(app, world, small_clip):
+    school, teacher = world
+    media = store_upload(samples.upload(small_clip.read_bytes(), "small.mp4"), school_id=school.id,
+                         uploaded_by=teacher)
+    # The request's part: checked, kept for the job (not served), its length and frame known
+    assert media.status == "processing" and not media.ready
+    assert media.duration_seconds == pytest.approx(2, abs=0.3) and (media.width, media.height) == (320, 240)
+    original = media_service._original_path(school.id, media.storage_key)
+    assert original.is_file() and original.read_bytes() == small_clip.read_bytes()
+    assert not any(path.exists() for path in _stored_paths(media).values())
+    with app.test_request_context(), pytest.raises(NotFound):
+        media_response(media, "video")
+    with app.test_request_context(), pytest.raises(NotFound):
+        media_response(media, "poster")
+    media_id = media.id
+
+    db.session.commit()  # no Redis: the job runs in this process, at once outside a request
+
+    media = db.session.get(MediaFile, media_id)
+    assert media.status == "ready" and media.ready
+    assert (media.width, media.height) == (320, 240) and media.duration_seconds == pytest.approx(2, abs=0.3)
+    paths = _stored_paths(media)
+    assert all(path.is_file() for path in paths.values()) and not original.exists()
+    assert media.bytes_stored == sum(path.stat().st_size for path in paths.values())
+    assert sorted(files_under(media_root(app))) == sorted(paths.values())
+    with app.test_request_context():
+        response = media_response(media, "video")
+    assert response.status_code == 200
+    response.close()
+    assert media_service.process_video(media_id) is None  # run again: left alone
+    assert db.session.get(MediaFile, media_id).ready
+
+
+def test_a_rolled_back_video_upload_leaves_no_file_and_queues_nothing(app, world, small_clip):
+    media = store(world, samples.jpeg_with_gps(), "photo.jpg")  # something committed first
+    db.session.commit()
+    school, teacher = world
+    store_upload(samples.upload(small_clip.read_bytes(), "small.mp4"), school_id=school.id, uploaded_by=teacher)
+    db.session.rollback()
+    db.session.commit()
+    assert db.session.scalar(select(func.count(MediaFile.id))) == 1
+    assert {path.name.split(".")[0] for path in files_under(media_root(app))} == {media.storage_key}
+
+
+def test_a_video_ffmpeg_cannot_make_is_marked_failed_and_its_original_deleted(app, world, small_clip, caplog):
+    school, teacher = world
+    media = store_upload(samples.upload(small_clip.read_bytes(), "small.mp4"), school_id=school.id,
+                         uploaded_by=teacher)  # ffprobe accepted it
+    media_id = media.id
+    app.config["FFMPEG_PATH"] = shutil.which("false") or "/bin/false"  # and then ffmpeg fails
+    db.session.commit()
+    media = db.session.get(MediaFile, media_id)
+    assert media.status == "failed" and media.failed and media.bytes_stored == 0
+    assert files_under(media_root(app)) == []  # no variant, and the original is gone
+    assert "could not be prepared" in caplog.text
+    with app.test_request_context(), pytest.raises(NotFound):
+        media_response(media, "poster")
+    assert media_service.process_video(media_id) is None  # run again: left alone
+
+
+def test_a_video_deleted_while_waiting_takes_its_original_with_it(app, world, small_clip, monkeypatch):
+    from app import jobs
+    queued = []
+    monkeypatch.setattr(jobs, "enqueue", lambda target, *args: queued.append((target, args)))  # a lost job
+    school, teacher = world
+    media = store_upload(samples.upload(small_clip.read_bytes(), "small.mp4"), school_id=school.id,
+                         uploaded_by=teacher)
+    db.session.commit()
+    assert queued == [("app.services.media:process_video", (media.id,))]
+    assert db.session.get(MediaFile, media.id).processing and len(files_under(media_root(app))) == 1
+    media_id = media.id
+    media_service.discard(media)
+    db.session.commit()
+    assert files_under(media_root(app)) == []
+    assert media_service.process_video(media_id) is None  # the job, late: nothing to do
+
+
+def test_a_video_whose_job_was_lost_is_queued_again_by_the_sweep(app, world, small_clip, monkeypatch):
+    from app import jobs
+    lost = []
+    monkeypatch.setattr(jobs, "enqueue", lambda target, *args: lost.append(args))  # Redis lost it
+    media = store(world, small_clip.read_bytes(), "small.mp4")
+    assert lost == [(media.id,)] and db.session.get(MediaFile, media.id).processing
+    monkeypatch.undo()
+    assert media_service.requeue_waiting_videos() == 0  # not waiting long enough yet
+    with time_machine.travel(utcnow() + timedelta(minutes=31), tick=False):
+        result = app.test_cli_runner().invoke(args=["media", "prune"])  # the hourly timer
+    assert "queued 1 waiting video(s) again." in result.output  # and ran at once (no Redis)
+    assert db.session.get(MediaFile, media.id).ready and file_path(media, "video").is_file()
+    assert media_service.requeue_waiting_videos(older_than=timedelta(0)) == 0
+
+
+def test_a_portfolio_video_being_prepared_is_a_note_for_staff_and_absent_for_the_family(
+        app, world, small_clip, monkeypatch, login_as):
+    from app import jobs
+    from app.services.portfolio import add_teacher_item
+    from tests.factories import make_parent
+    school, _teacher = world
+    klass = make_class(school, name="Oak")
+    teacher = make_teacher(school, classes=[klass])
+    pupil = make_pupil(klass, name="Zosia K.")
+    parent = make_parent(school, children=[pupil])
+    monkeypatch.setattr(jobs, "enqueue", lambda target, *args: None)  # the worker has not got to it
+    media = store(world, small_clip.read_bytes(), "small.mp4", uploaded_by=teacher)
+    item = add_teacher_item(pupil, teacher, "Our volcano", [media])
+    for url in (f"/portfolio/items/{item.id}", f"/portfolio/pupils/{pupil.id}"):
+        staff_page = login_as(teacher).get(url).get_data(as_text=True)
+        assert "Our volcano" in staff_page and "The video is being prepared" in staff_page, url
+        assert f"/media/{media.id}/" not in staff_page and "<video" not in staff_page
+        family_page = login_as(parent).get(url).get_data(as_text=True)
+        assert "Our volcano" in family_page and "being prepared" not in family_page, url
+        assert f"/media/{media.id}/" not in family_page and "<video" not in family_page
+    media_service.process_video(media.id)
+    family_page = login_as(parent).get(f"/portfolio/items/{item.id}").get_data(as_text=True)
+    assert f'src="/media/{media.id}/video"' in family_page
+
+
+@pytest.mark.parametrize("state", ["processing", "failed"])
+def test_exports_and_keepsakes_leave_out_a_video_not_prepared(app, world, small_clip, monkeypatch, state):
+    import zipfile
+
+    from app import jobs
+    from app.models import MediaTag
+    from app.services.exports import build_family_export
+    from app.services.keepsake import build_keepsake, school_year_now
+    from app.services.portfolio import add_teacher_item
+    from tests.factories import make_parent, make_post
+    school, _teacher = world
+    klass = make_class(school, name="Oak")
+    teacher = make_teacher(school, classes=[klass])
+    pupil = make_pupil(klass, name="Zosia K.")
+    parent = make_parent(school, children=[pupil])
+    monkeypatch.setattr(jobs, "enqueue", lambda target, *args: None)  # never prepared
+    in_post = store(world, small_clip.read_bytes(), "post.mp4", uploaded_by=teacher)
+    in_post.tags.append(MediaTag(pupil_id=pupil.id))
+    make_post(teacher, klass, body="Trip", media=[in_post])
+    on_story = store(world, small_clip.read_bytes(), "story.mp4", uploaded_by=teacher)
+    add_teacher_item(pupil, teacher, "Our volcano", [on_story])
+    for media in (in_post, on_story):
+        media.status = state
+    db.session.commit()
+
+    export = build_family_export(parent)
+    with zipfile.ZipFile(export.file) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".mp4")]
+        index = archive.read("index.html").decode()
+    export.file.close()
+    assert "<video" not in index and "no longer stored" not in index
+    keepsake = build_keepsake(pupil, parent, school_year_now(school))
+    assert keepsake.items == 1 and keepsake.videos == 0
+    with zipfile.ZipFile(keepsake.file) as archive:
+        assert "Our volcano" in archive.read("index.html").decode()
+        assert not [n for n in archive.namelist() if n.endswith(".mp4")]
+    keepsake.file.close()
+
+
+def test_a_photo_is_ready_at_once_and_rows_from_before_the_migration_are_ready(app, world):
+    media = store(world, samples.jpeg_with_gps(), "photo.jpg")
+    db.session.commit()
+    assert media.status == "ready"
+    column = MediaFile.__table__.c.status
+    assert column.server_default.arg == "ready" and not column.nullable
 
 
 def test_a_video_longer_than_the_limit_is_refused(app, world, tmp_path):

@@ -215,7 +215,7 @@ def test_long_texts_go_in_pieces_and_come_back_whole(app, school, google_server)
 
 
 def test_two_readers_at_once_store_one_translation(app, school, libre_server):
-    use_provider(app, libre_server, "libre")
+    use_provider(app, libre_server, "libre", TRANSLATION_MAX_CALLS=4)  # all four call the provider
     results, school_id = [], school.id
     db.session.commit()  # the test's own transaction must not hold SQLite's write lock
 
@@ -260,6 +260,34 @@ def test_a_hanging_provider_falls_back_within_the_deadline(app, school, libre_se
     with pytest.raises(Unavailable):
         translation.translate(school, "A text for a slow server.", "en", "pl")
     assert time.monotonic() - started < 1.5
+
+
+def test_one_deadline_when_the_list_of_languages_hangs_too(app, school):
+    """LibreTranslate is asked for its languages before the first translation: a provider that
+    never answers either costs the reader one deadline, not two."""
+    import socket
+    listener = socket.socket()  # accepts connections (the kernel does) and never answers
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        app.config.update(TRANSLATION_PROVIDER="libre", TRANSLATION_TIMEOUT=1.0,
+                          TRANSLATION_URL=f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            translation.translate(school, "A text for a server that never answers.", "en", "pl")
+        assert time.monotonic() - started < 1.6
+    finally:
+        listener.close()
+
+
+def test_the_provider_client_is_loaded_at_start_up_when_a_provider_is_configured(make_app):
+    """A reader's first translation in a process does not wait for deep-translator's import."""
+    from deep_translator import libre
+    libre.requests = __import__("requests")  # as a fresh process has it
+    make_app(TRANSLATION_PROVIDER="")
+    assert libre.requests is not translation._DEADLINES
+    make_app(TRANSLATION_PROVIDER="libre", TRANSLATION_URL="http://127.0.0.1:9/")
+    assert libre.requests is translation._DEADLINES
 
 
 def test_hung_calls_cannot_pile_up(app, school, libre_server):
@@ -381,6 +409,77 @@ def test_publishing_never_waits_for_the_provider(app, school, libre_server):
     while prefetcher._pending and time.monotonic() < deadline:
         time.sleep(0.05)
     assert prefetcher._pending == 0
+
+
+@pytest.mark.parametrize("setting, redis_url, mode", [
+    ("auto", "redis://127.0.0.1:6379/0", "queue"), ("auto", None, "thread"), ("AUTO ", None, "thread"),
+    ("queue", None, "queue"), ("thread", "redis://127.0.0.1:6379/0", "thread"), ("inline", None, "inline"),
+    ("off", None, "off"), ("nonsense", None, "off"), ("", None, "off"),
+])
+def test_prefetch_auto_means_the_queue_with_redis_and_a_thread_without(app, setting, redis_url, mode):
+    app.config.update(TRANSLATION_PREFETCH=setting, REDIS_URL=redis_url)
+    assert translation.prefetch_mode() == mode
+
+
+def test_queued_prefetch_without_redis_runs_in_process_at_once_outside_a_request(app, school, libre_server):
+    use_provider(app, libre_server, "libre", TRANSLATION_PREFETCH="queue")
+    klass, teacher = _class_with_families(school, ["pl", "ur"])
+    _publish(school, klass, teacher, "Sports day is on Monday.")
+    assert sorted(c.params["target"] for c in libre_server.translations()) == ["pl", "ur"]
+    assert _stored(school) == 2
+
+
+def test_a_queued_prefetch_of_a_school_deleted_since_does_nothing(app):
+    assert translation.prefetch_job(987654, [["Hello", "en", "pl"]]) == 0
+
+
+def test_with_redis_a_published_posts_translations_are_prepared_by_the_worker(make_app, libre_server):
+    """TRANSLATION_PREFETCH=auto with REDIS_URL: publishing queues one job of plain arguments (the
+    school's id and [text, source, target] lists); `flask jobs worker --burst` runs it in a forked
+    work horse, which asks the (local stand-in) provider and fills the cache."""
+    import os
+    import signal
+    import uuid
+
+    from app import jobs
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs Redis: set TEST_REDIS_URL (CI sets it and starts redis-server)")
+    name = f"hearth-test-{uuid.uuid4().hex}"
+    app = make_app(REDIS_URL=url, JOBS_QUEUE=name, TRANSLATION_PREFETCH="auto")
+    use_provider(app, libre_server, "libre")
+    queue = jobs._queue(url, name)
+    try:
+        with app.app_context():
+            school = make_school(name="Broughton Primary")
+            klass, teacher = _class_with_families(school, ["pl", "ur", None])
+            db.session.commit()
+            _publish(school, klass, teacher, "Sports day is on Monday.")
+            db.session.commit()  # the request would end here: no transaction held while the worker runs
+            assert queue.count == 1 and libre_server.translations() == [] and _stored(school) == 0
+            [job] = queue.jobs
+            assert job.args[0] == "app.services.translation:prefetch_job"
+            assert job.args[1] == school.id
+            assert sorted(map(tuple, job.args[2])) == [("Sports day is on Monday.", "en", "pl"),
+                                                       ("Sports day is on Monday.", "en", "ur")]
+            db.session.commit()  # SQLite: the checks above read in a transaction; end it
+            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+            finally:  # the worker takes over SIGINT and SIGTERM; give them back to pytest
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+            assert result.exit_code == 0, result.output
+            assert queue.count == 0 and queue.failed_job_registry.count == 0
+            assert sorted(c.params["target"] for c in libre_server.translations()) == ["pl", "ur"]
+            db.session.expire_all()
+            assert _stored(school, "pl") == 1 and _stored(school, "ur") == 1
+            # a reader now gets the translation from the cache: the provider is not asked again
+            assert translation.translate(school, "Sports day is on Monday.", "en", "pl") == \
+                "(pl) Sports day is on Monday."
+            assert len(libre_server.translations()) == 2
+    finally:
+        queue.delete(delete_jobs=True)
 
 
 def test_prefetch_off_sends_nothing(app, school, libre_server):

@@ -600,6 +600,60 @@ def test_a_short_video_is_tagged_published_and_streamed(world, login_as, tmp_pat
     assert login_as(world["people"]["sam's parent"]).get(f"/media/{media_id}/video").status_code == 404
 
 
+def test_a_video_still_being_prepared_shows_a_note_to_staff_and_nothing_to_families(world, login_as, tmp_path,
+                                                                                      monkeypatch):
+    """The upload is checked in the request; its transcoding is a job (held back here, as a busy
+    worker would). Until it has run: a note for staff, nothing for families, no file to anyone."""
+    import os
+    import shutil
+
+    from werkzeug.datastructures import FileStorage
+
+    from app import jobs
+    from app.models import MediaFile
+    from app.services.media import process_video
+    from tests import media_samples as samples
+    if not shutil.which("ffmpeg") and os.environ.get("HEARTH_REQUIRE_FFMPEG") != "1":
+        pytest.skip("ffmpeg is not installed (CI installs it and sets HEARTH_REQUIRE_FFMPEG=1)")
+    waiting = []
+    monkeypatch.setattr(jobs, "enqueue", lambda target, *args: waiting.append((target, args)))
+    clip = samples.video_clip(tmp_path / "trip.mp4", seconds=2, size=(640, 360))
+    teacher = login_as(world["teacher"])
+    upload = teacher.post("/stories/uploads", data={"audience": str(world["klass"].id),
+                                                    "file": FileStorage(open(clip, "rb"), filename="trip.mp4")},
+                          headers=htmx_headers(), content_type="multipart/form-data")
+    text = upload.get_data(as_text=True)
+    assert upload.status_code == 200 and "The video is being prepared" in text and "/poster" not in text
+    media_id = int(re.search(r'name="media" value="(\d+)"', text).group(1))
+    assert waiting == [("app.services.media:process_video", (media_id,))]
+    assert teacher.post("/stories/new", data={"audience": str(world["klass"].id), "kind": "news", "body": "Our trip",
+                                              "media": str(media_id), f"tag-{media_id}": str(world["zosia"].id),
+                                              "action": "publish"}).status_code == 302
+    staff_page = teacher.get("/stories/").get_data(as_text=True)
+    assert "Our trip" in staff_page and "The video is being prepared" in staff_page
+    assert "<video" not in staff_page and f"/media/{media_id}/" not in staff_page
+    assert teacher.get(f"/media/{media_id}/video").status_code == 404
+    assert teacher.get(f"/media/{media_id}/poster").status_code == 404
+    parent = login_as(world["people"]["maja's parent"])
+    family_page = parent.get("/stories/").get_data(as_text=True)
+    assert "Our trip" in family_page and "being prepared" not in family_page
+    assert "<video" not in family_page and f"/media/{media_id}/" not in family_page
+    assert parent.get(f"/media/{media_id}/video").status_code == 404
+
+    process_video(media_id)  # the worker gets to it
+
+    family_page = parent.get("/stories/").get_data(as_text=True)
+    assert f'src="/media/{media_id}/video"' in family_page and "being prepared" not in family_page
+    assert parent.get(f"/media/{media_id}/poster").status_code == 200
+
+    db.session.get(MediaFile, media_id).status = "failed"  # as if ffmpeg could not make it
+    db.session.commit()
+    staff_page = teacher.get("/stories/").get_data(as_text=True)
+    assert "This video could not be prepared" in staff_page and "<video" not in staff_page
+    family_page = parent.get("/stories/").get_data(as_text=True)
+    assert "could not be prepared" not in family_page and "<video" not in family_page
+
+
 def test_senior_leaders_can_open_any_class_story_and_each_look_is_audited(world, login_as):
     from app.models import AuditEntry
     make_post(world["teacher"], world["other"], body="Ash class news")
