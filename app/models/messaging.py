@@ -57,6 +57,10 @@ class Message(db.Model):
         db.UniqueConstraint("sender_user_id", "request_key", name="uq_message_user_key"),
         db.UniqueConstraint("sender_pupil_id", "request_key", name="uq_message_pupil_key"),
         db.UniqueConstraint("conversation_id", "broadcast_key", name="uq_message_broadcast"),
+        # What waits for a teacher to check (the navigation counts it on every staff page): only
+        # the few held rows are in this index, so the count never reads the whole history.
+        db.Index("ix_message_held", "school_id", sqlite_where=db.text("held_at IS NOT NULL AND held_decision IS NULL"),
+                 postgresql_where=db.text("held_at IS NOT NULL AND held_decision IS NULL")),
     )
     id = db.Column(db.Integer, primary_key=True)
     school_id = db.Column(db.ForeignKey("school.id"), nullable=False)

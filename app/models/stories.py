@@ -118,6 +118,10 @@ class Comment(db.Model):
         db.CheckConstraint("(post_id IS NULL) <> (portfolio_item_id IS NULL)", name="one_target"),
         db.Index("ix_comment_post", "post_id", "created_at"),
         db.Index("ix_comment_item", "portfolio_item_id", "created_at"),
+        # What waits for a teacher to check (the navigation counts it on every staff page): only
+        # the few held rows are in this index, so the count never reads the whole history.
+        db.Index("ix_comment_held", "school_id", sqlite_where=db.text("held_at IS NOT NULL AND held_decision IS NULL"),
+                 postgresql_where=db.text("held_at IS NOT NULL AND held_decision IS NULL")),
     )
     id = db.Column(db.Integer, primary_key=True)
     school_id = db.Column(db.ForeignKey("school.id"), nullable=False)
