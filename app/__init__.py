@@ -54,6 +54,8 @@ def create_app(config=None):
     register_cli(app)
     from .jobs import init_app as init_jobs
     init_jobs(app)
+    from .services.translation import load_provider_client
+    load_provider_client(app)
     del extensions
     if not app.debug and not app.testing:
         from .web import RequestIdFilter

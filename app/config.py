@@ -73,18 +73,26 @@ class Config:
     # Every provider call has this hard deadline (seconds); the original text is shown after it.
     TRANSLATION_TIMEOUT = float(os.environ.get("TRANSLATION_TIMEOUT", "3"))
     # Provider calls in flight at once in one process; more are refused at once, never queued.
-    TRANSLATION_MAX_CALLS = int(os.environ.get("TRANSLATION_MAX_CALLS", "4"))
+    # Keep it below gunicorn's --threads: a hanging provider then never holds every thread of a
+    # worker, so pages keep answering (benchmarks/faults.py, scenario 4).
+    TRANSLATION_MAX_CALLS = int(os.environ.get("TRANSLATION_MAX_CALLS", "2"))
     # After this many failures in a row, no call for this many seconds (the circuit breaker).
     TRANSLATION_BREAKER_FAILURES = int(os.environ.get("TRANSLATION_BREAKER_FAILURES", "5"))
     TRANSLATION_BREAKER_SECONDS = float(os.environ.get("TRANSLATION_BREAKER_SECONDS", "120"))
     # Translations into the class's families' languages prepared when a post is published:
-    # thread (in the background) | inline (before the request ends) | off.
-    TRANSLATION_PREFETCH = os.environ.get("TRANSLATION_PREFETCH", "thread").strip().lower()
+    # auto (the default: queue when REDIS_URL is set, else thread) | queue (a job that
+    # `flask jobs worker` runs; in this process after the response without Redis) | thread (a
+    # background thread of the web process) | inline (before the request ends: tests) | off.
+    TRANSLATION_PREFETCH = os.environ.get("TRANSLATION_PREFETCH", "auto").strip().lower()
 
     # Rate limits (SECURITY.md 3, 5)
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI = None  # derived from REDIS_URL in create_app
+    # Redis stopped or unreachable: each process counts in its own memory until Redis answers again
+    # (Flask-Limiter checks it now and then), so sign-in keeps working; never wait long for it.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     LOGIN_LIMIT_PER_IP = "25 per 5 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 5 minutes"
     PASSCODE_LIMIT_PER_IP = "20 per 5 minutes"
@@ -107,6 +115,9 @@ class Config:
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # e.g. https://hearth.example-school.org.uk
 
     ARGON2_PARAMETERS = {}  # {} = argon2-cffi's recommended Argon2id parameters
+    # Password hashes computed at once in one process: each Argon2id hash holds 64 MiB while it runs
+    # (~50 ms), so this bounds a gunicorn worker's memory when many people sign in together.
+    PASSWORD_HASHES_AT_ONCE = int(os.environ.get("PASSWORD_HASHES_AT_ONCE", "1"))
     # Live updates (points, messages): how often an open page asks whether anything changed.
     # Each idle ask is answered by a ~135-byte 204, so 25 s keeps an idle page under 1 KB a minute.
     LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "25"))

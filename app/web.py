@@ -68,7 +68,9 @@ def _read_asset(filename):
 
 def asset_url(filename):
     """The address of a static file, with its content hash in the path (cached for a year)."""
-    digests = current_app.extensions.setdefault("hearth_assets", _asset_digests())
+    digests = current_app.extensions.get("hearth_assets")
+    if digests is None:  # once per process (not setdefault: its default would be computed every call)
+        digests = current_app.extensions["hearth_assets"] = _asset_digests()
     digest = digests.get(filename)
     if digest is None:  # a file added since start-up (development)
         digests.update(_asset_digests())
@@ -99,6 +101,33 @@ class RequestIdFilter(logging.Filter):
         from flask import has_request_context
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return True
+
+
+# What a page says when it cannot even be rendered (the database is down): nothing that needs it.
+UNAVAILABLE_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                    "<title>Hearth: try again in a moment</title></head><body><main><h1>Try again in a moment</h1>"
+                    "<p>Sorry, Hearth cannot show this page just now. Please try again in a minute.</p>"
+                    "</main></body></html>")
+
+
+def _signed_in_or_unknown():
+    """Whether the answer is for a signed-in person; True when that cannot be known (the database
+    that holds the accounts is not answering), so that the answer is never cached."""
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:
+        _forget_failed_transaction()
+        return True
+
+
+def _forget_failed_transaction():
+    """Roll back after a database error; with the database gone even that may fail, and the request
+    ends without it (its connection is dropped when the session is removed)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).warning("rollback failed: the database is not answering")
 
 
 def _held_for_review():
@@ -136,7 +165,16 @@ def configure_web(app):
         return response
 
     @app.before_request
+    def _request_id():
+        # First of all (errors are logged with it). One id per request, nginx's when it sends one,
+        # in the logs and the answer.
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+    @app.before_request
     def _load_school():
+        if request.endpoint in ("healthz", "readyz"):  # the probes report the database themselves:
+            return  # a query here would turn their 503 into a 500 when it is down
         current_school()
 
     @app.context_processor
@@ -170,7 +208,7 @@ def configure_web(app):
             # its access and consent rule, and a 304 carries no image (SECURITY.md 21, 22).
             headers["Cache-Control"] = "private, no-cache"
         elif request.endpoint != "asset":
-            if current_user and current_user.is_authenticated:
+            if _signed_in_or_unknown():
                 headers["Cache-Control"] = "private, no-store"
             else:
                 headers.setdefault("Cache-Control", "no-cache")
@@ -226,9 +264,15 @@ def configure_web(app):
 
     @app.errorhandler(500)
     def _server_error(error):
-        db.session.rollback()
-        return _error(500, _l("Something went wrong"),
-                      _l("Sorry, something went wrong on our side. Please try again in a moment."))
+        try:
+            db.session.rollback()
+            return _error(500, _l("Something went wrong"),
+                          _l("Sorry, something went wrong on our side. Please try again in a moment."))
+        except Exception:  # the page needs the database (the school, the reader): it may be what failed
+            _forget_failed_transaction()
+            from sqlalchemy.exc import InterfaceError, OperationalError
+            down = isinstance(getattr(error, "original_exception", None), (OperationalError, InterfaceError))
+            return (UNAVAILABLE_PAGE, 503, {"Retry-After": "30"}) if down else (UNAVAILABLE_PAGE, 500)
 
     @app.route("/healthz", endpoint="healthz")
     @rule(anyone)
@@ -236,6 +280,7 @@ def configure_web(app):
         try:
             db.session.execute(db.text("SELECT 1"))
         except Exception:
+            db.session.rollback()
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}
 
@@ -260,12 +305,6 @@ def configure_web(app):
                 checks["redis"] = "unavailable"
         ready = all(value == "ok" for value in checks.values())
         return {"status": "ok" if ready else "not ready", **checks}, 200 if ready else 503
-
-    @app.before_request
-    def _request_id():
-        # One id per request, from the reverse proxy when it sends one, in the logs and the answer.
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
 
     @app.after_request
     def _request_id_header(response):

@@ -5,10 +5,13 @@ Wrong sequences are counted per pupil in the rate limiter's storage (Redis in pr
 process sees the same count); after too many the pupil is refused until the window has passed.
 """
 import hmac
+import logging
 
 import segno
 from flask import current_app
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -28,6 +31,7 @@ WRONG = "wrong"
 LOCKED = "locked"
 
 THROTTLE_SCOPE = "pupil-pictures"
+log = logging.getLogger(__name__)
 
 
 def normalise_class_code(text):
@@ -77,6 +81,9 @@ def sequence_length(pupil):
 
 # ---- throttling ------------------------------------------------------------------------------
 
+_fallback = FixedWindowRateLimiter(MemoryStorage())  # while the shared storage (Redis) does not answer
+
+
 def _throttle():
     """The limit item and the limiter, or (None, None) when rate limiting is switched off."""
     if not current_app.config.get("RATELIMIT_ENABLED") or not limiter.enabled:
@@ -84,26 +91,34 @@ def _throttle():
     return parse(current_app.config["PUPIL_LIMIT_PER_PUPIL"]), limiter.limiter
 
 
-def is_locked(pupil):
-    """True while the pupil has had too many wrong sequences in the current window."""
+def _counted(action, pupil):
+    """``action`` ("test", "hit" or "clear") on the pupil's count: in the shared storage, or, when
+    Redis does not answer, in this process's memory, as the sign-in limits do (README: Without Redis).
+    A child's sign-in never fails because Redis stopped."""
     item, strategy = _throttle()
     if item is None:
-        return False
-    return not strategy.test(item, THROTTLE_SCOPE, str(pupil.id))
+        return True if action == "test" else None
+    try:
+        return getattr(strategy, action)(item, THROTTLE_SCOPE, str(pupil.id))
+    except Exception as error:  # noqa: BLE001  (redis, connection and timeout errors alike)
+        log.warning("pupil sign-in: the rate-limit storage did not answer (%s); counting in this process", error)
+        return getattr(_fallback, action)(item, THROTTLE_SCOPE, str(pupil.id))
+
+
+def is_locked(pupil):
+    """True while the pupil has had too many wrong sequences in the current window."""
+    return not _counted("test", pupil)
 
 
 def _record_failure(pupil):
-    item, strategy = _throttle()
-    if item is None:
+    if _throttle()[0] is None:
         return False
-    strategy.hit(item, THROTTLE_SCOPE, str(pupil.id))
-    return not strategy.test(item, THROTTLE_SCOPE, str(pupil.id))
+    _counted("hit", pupil)
+    return not _counted("test", pupil)
 
 
 def clear_failures(pupil):
-    item, strategy = _throttle()
-    if item is not None:
-        strategy.clear(item, THROTTLE_SCOPE, str(pupil.id))
+    _counted("clear", pupil)
 
 
 def check_pictures(pupil, picks):

@@ -158,3 +158,22 @@ def test_wrong_sequences_are_counted_where_every_process_sees_them(make_app):
             assert not elsewhere.test(parse(limit), pupil_signin.THROTTLE_SCOPE, str(pupil.id))
         finally:
             pupil_signin.clear_failures(pupil)
+
+
+def test_with_redis_down_a_pupil_still_signs_in_and_wrong_pictures_still_lock(make_app):
+    """REDIS_URL set but nothing answers there: the count moves to this process (README: Without Redis)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL=f"redis://127.0.0.1:{closed}/0",
+                   PUPIL_LIMIT_PER_PUPIL="10 per 5 minutes")
+    with app.app_context():
+        klass = make_class(make_school())
+        pupil, classmate = make_pupil(klass), make_pupil(klass)
+        pupil_signin.clear_failures(pupil)
+        results = [pupil_signin.check_pictures(pupil, ["moon", "star", "fish"]) for _ in range(10)]
+        assert results == [WRONG] * 9 + [LOCKED]
+        assert pupil_signin.check_pictures(classmate, RIGHT) == SIGNED_IN
+        pupil_signin.clear_failures(pupil)
+        assert pupil_signin.check_pictures(pupil, RIGHT) == SIGNED_IN

@@ -100,6 +100,28 @@ def test_per_account_throttle(make_app):
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
 
 
+def test_with_redis_down_sign_in_works_and_failures_are_still_counted(make_app):
+    """REDIS_URL set but Redis not answering: the sign-in limits count in this process instead of
+    failing the sign-in (README: Redis stopped)."""
+    import socket
+
+    from app.extensions import limiter
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL=f"redis://127.0.0.1:{closed}/0")
+    assert app.config["RATELIMIT_STORAGE_URI"] == f"redis://127.0.0.1:{closed}/0"
+    with app.app_context():
+        make_parent(make_school(), email="p@example.org")
+    try:
+        assert _login(app.test_client(), "p@example.org", "not the password").status_code == 200
+        assert _login(app.test_client(), "p@example.org", PASSWORD).status_code == 302
+        statuses = [_login(app.test_client(), "p@example.org", "wrong again").status_code for _ in range(10)]
+        assert statuses == [200] * 9 + [429]
+    finally:
+        limiter._storage_dead = False  # the extension is shared by the tests' apps
+
+
 def test_new_session_on_login(app, client):
     school = make_school()
     make_parent(school, email="p@example.org")

@@ -43,6 +43,29 @@ def test_readyz_says_when_redis_does_not_answer(make_app):
     assert r.status_code == 503 and r.json["redis"] == "unavailable" and r.json["database"] == "ok"
 
 
+def test_probes_answer_503_when_the_database_does_not(tmp_path):
+    """The probes answer for themselves (not a 500 from loading the school first)."""
+    from tests.conftest import build_app
+    app = build_app(tmp_path, f"sqlite:///{tmp_path}/no-such-folder/hearth.db")  # cannot be opened
+    client = app.test_client()
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.json == {"status": "not ready", "database": "unavailable"}
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.json == {"status": "database unavailable"}
+
+
+def test_with_the_database_down_a_page_is_a_plain_503_with_the_usual_headers(tmp_path):
+    """The error page itself needs the database (the school, the reader): when that is what failed,
+    a plain page that needs nothing says to try again, with Retry-After, never a bare server error."""
+    from tests.conftest import build_app
+    app = build_app(tmp_path, f"sqlite:///{tmp_path}/no-such-folder/hearth.db", PROPAGATE_EXCEPTIONS=False)
+    r = app.test_client().get("/auth/login")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "30"
+    assert "Try again in a moment" in r.text and r.mimetype == "text/html"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert r.headers["Cache-Control"] == "no-cache" and r.headers["X-Request-ID"]  # a visitor
+
+
 def test_readyz_with_a_real_redis(make_app):
     import os
 
