@@ -103,12 +103,24 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-# What a page says when it cannot even be rendered (the database is down): nothing that needs it.
-UNAVAILABLE_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                    "<title>Hearth: try again in a moment</title></head><body><main><h1>Try again in a moment</h1>"
-                    "<p>Sorry, Hearth cannot show this page just now. Please try again in a minute.</p>"
-                    "</main></body></html>")
+def _unavailable_page():
+    """What a page says when it cannot even be rendered (the database is down): nothing that needs
+    it. In the reader's language as far as the browser tells it (the language cookie, else
+    Accept-Language), since whose account it is cannot be looked up."""
+    from flask_babel import force_locale, gettext
+
+    from .i18n import LANGUAGE_COOKIE, available_languages, text_direction
+    languages = available_languages()
+    code = request.cookies.get(LANGUAGE_COOKIE)
+    if code not in languages:
+        code = request.accept_languages.best_match(languages) or "en"
+    with force_locale(code):
+        title = gettext("Try again in a moment")
+        text = gettext("Sorry, Hearth cannot show this page just now. Please try again in a minute.")
+    return Markup('<!doctype html><html lang="{}" dir="{}"><head><meta charset="utf-8">'
+                  '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                  "<title>Hearth: {}</title></head><body><main><h1>{}</h1><p>{}</p></main></body></html>"
+                  ).format(code, text_direction(code), title, title, text)
 
 
 def _signed_in_or_unknown():
@@ -272,7 +284,8 @@ def configure_web(app):
             _forget_failed_transaction()
             from sqlalchemy.exc import InterfaceError, OperationalError
             down = isinstance(getattr(error, "original_exception", None), (OperationalError, InterfaceError))
-            return (UNAVAILABLE_PAGE, 503, {"Retry-After": "30"}) if down else (UNAVAILABLE_PAGE, 500)
+            page = str(_unavailable_page())
+            return (page, 503, {"Retry-After": "30"}) if down else (page, 500)
 
     @app.route("/healthz", endpoint="healthz")
     @rule(anyone)

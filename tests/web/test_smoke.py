@@ -64,6 +64,12 @@ def test_with_the_database_down_a_page_is_a_plain_503_with_the_usual_headers(tmp
     assert "Try again in a moment" in r.text and r.mimetype == "text/html"
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["Cache-Control"] == "no-cache" and r.headers["X-Request-ID"]  # a visitor
+    polish = app.test_client().get("/auth/login", headers={"Accept-Language": "pl,en;q=0.5"})
+    assert polish.status_code == 503 and '<html lang="pl" dir="ltr">' in polish.text
+    assert "Try again in a moment" not in polish.text
+    arabic = app.test_client()
+    arabic.set_cookie("hearth_lang", "ar")
+    assert '<html lang="ar" dir="rtl">' in arabic.get("/family/").text
 
 
 def test_readyz_with_a_real_redis(make_app):
