@@ -259,7 +259,7 @@ def test_a_hanging_provider_falls_back_within_the_deadline(app, school, libre_se
     started = time.monotonic()
     with pytest.raises(Unavailable):
         translation.translate(school, "A text for a slow server.", "en", "pl")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # the deadline (0.5 s), not the server's hang
 
 
 def test_one_deadline_when_the_list_of_languages_hangs_too(app, school):
@@ -270,12 +270,12 @@ def test_one_deadline_when_the_list_of_languages_hangs_too(app, school):
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     try:
-        app.config.update(TRANSLATION_PROVIDER="libre", TRANSLATION_TIMEOUT=1.0,
+        app.config.update(TRANSLATION_PROVIDER="libre", TRANSLATION_TIMEOUT=2.0,
                           TRANSLATION_URL=f"http://127.0.0.1:{listener.getsockname()[1]}/")
         started = time.monotonic()
         with pytest.raises(Unavailable):
             translation.translate(school, "A text for a server that never answers.", "en", "pl")
-        assert time.monotonic() - started < 1.6
+        assert time.monotonic() - started < 3.5  # one deadline (2 s), not two (4 s)
     finally:
         listener.close()
 
@@ -398,13 +398,14 @@ def test_publishing_never_waits_for_the_provider(app, school, libre_server):
     translation.languages(wait=True)
     klass, teacher = _class_with_families(school, ["pl"])
     libre_server.mode = "hang"
-    started = time.monotonic()
     _publish(school, klass, teacher, "Trip tomorrow.")
-    assert time.monotonic() - started < 0.5
+    prefetcher = translation._state().prefetcher
+    # Published, while the provider still holds the translation: the post did not wait for it (no
+    # clock: a loaded machine must not fail this).
+    assert prefetcher._pending == 1 and not libre_server.release.is_set()
     db.session.commit()  # as the end of a request would: the background job may use the database
     libre_server.mode = "ok"
     libre_server.release.set()
-    prefetcher = translation._state().prefetcher
     deadline = time.monotonic() + 10
     while prefetcher._pending and time.monotonic() < deadline:
         time.sleep(0.05)
