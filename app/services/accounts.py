@@ -2,6 +2,8 @@
 import hashlib
 import os
 import secrets
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -30,6 +32,32 @@ def _hasher():
         # Verified against when the email is unknown, so both answers take as long (SECURITY.md 4).
         _HASHERS[key] = (hasher, hasher.hash("not-a-real-password-" + secrets.token_hex(8)))
     return _HASHERS[key][0]
+
+
+_HASHING = {}  # limit -> BoundedSemaphore: Argon2 operations in flight in this process
+
+
+@contextmanager
+def _hashing_slot():
+    """Wait for a turn to hash. Each Argon2id hash holds 64 MiB while it runs, so a gunicorn worker
+    with 4 threads signing 4 people in at once would need 256 MiB more; PASSWORD_HASHES_AT_ONCE
+    (1 by default) caps that. A hash takes ~50 ms of one core, so the wait is short."""
+    limit = max(1, int(current_app.config.get("PASSWORD_HASHES_AT_ONCE") or 1))
+    gate = _HASHING.get(limit)
+    if gate is None:
+        gate = _HASHING.setdefault(limit, threading.BoundedSemaphore(limit))
+    with gate:
+        yield
+
+
+def _hash(password):
+    with _hashing_slot():
+        return _hasher().hash(password)
+
+
+def _verify(password_hash, password):
+    with _hashing_slot():
+        return _hasher().verify(password_hash, password)
 
 
 def _dummy_hash():
@@ -70,17 +98,17 @@ def password_problem(password, staff=False, name=None, email=None):
 
 
 def hash_password(password):
-    return _hasher().hash(password)
+    return _hash(password)
 
 
 def check_password(user, password):
     """True when the password matches; rehashes when the parameters have changed (SECURITY.md 1)."""
     try:
-        _hasher().verify(user.password_hash, password)
+        _verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher().hash(password)
+        user.password_hash = _hash(password)
     return True
 
 
@@ -97,7 +125,7 @@ def authenticate(email, password):
     user = find_user_by_email(email)
     if user is None:
         try:
-            _hasher().verify(_dummy_hash(), password)
+            _verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return None
