@@ -390,6 +390,8 @@ def throughput(port, worker_pids, people, connections=CONNECTIONS, warm_up=WARM_
             return good
 
         endpoints = [("bare Flask route /bare/", expect("/bare/")),
+                     # For scale, no goal: Hearth's smallest route, through its hooks and one query.
+                     ("Hearth's /healthz (all hooks, 1 query)", expect("/healthz")),
                      ("parent home /family/", expect("/family/")),
                      ("class points screen (teacher)", expect(class_path, who=teacher)),
                      ("points award (htmx POST)", (teacher, award)),
