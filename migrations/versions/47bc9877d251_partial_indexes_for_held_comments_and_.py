@@ -1,5 +1,7 @@
-"""Partial indexes for held comments and messages: the staff navigation counts what waits for a
-check on every page, and without them it read the whole comment and message history.
+"""partial indexes for held comments and messages
+
+The staff navigation counts what waits for a check on every page; without these indexes that
+count read the whole comment and message history.
 
 Revision ID: 47bc9877d251
 Revises: 43e54b1c614b
