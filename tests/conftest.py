@@ -234,3 +234,17 @@ def count_page_queries(client, url):
     assert responses[0].status_code == 200
     return count, responses[0]
 
+
+
+def run_worker_burst(application):
+    """`flask jobs worker --burst` against the app's Redis queue: the RQ worker forks a work horse per
+    job and stops when the queue is empty. It takes over SIGINT and SIGTERM; they go back to pytest."""
+    import signal
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = application.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert result.exit_code == 0, result.output
+    return result

@@ -1,7 +1,6 @@
 """Background jobs (app/jobs.py): after the commit, never after a rollback, after the response, on Redis."""
 import logging
 import os
-import signal
 import socket
 import uuid
 from pathlib import Path
@@ -12,6 +11,7 @@ from flask import has_app_context, has_request_context
 from app import jobs
 from app.extensions import db
 from app.models import School
+from tests.conftest import run_worker_burst
 from tests.factories import make_school
 
 CALLS = []
@@ -177,13 +177,7 @@ def test_with_redis_a_committed_job_waits_in_the_queue_and_the_worker_runs_it(re
         assert job.func_name == "app.jobs.run_job"
         assert job.args == ("tests.unit.test_jobs:rename_school", school_id, "After")
         # `flask jobs worker --burst`: an RQ Worker forks a work horse for the job, then stops
-        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            result = redis_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
-        finally:  # the worker takes over SIGINT and SIGTERM; give them back to pytest
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        assert result.exit_code == 0, result.output
+        run_worker_burst(redis_app)
         assert queue.count == 0 and queue.failed_job_registry.count == 0
         assert db.session.get(School, school_id).name == "After"  # written by the work horse
 
@@ -226,13 +220,7 @@ def test_with_redis_an_uploaded_video_waits_processing_until_the_worker_transcod
         assert queue.jobs[0].timeout > redis_app.config["FFMPEG_TIMEOUT"]  # RQ would kill it at 180 s
         assert db.session.get(MediaFile, media_id).status == "processing"
         db.session.commit()  # SQLite: hold no transaction while the worker writes
-        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            result = redis_app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        assert result.exit_code == 0, result.output
+        run_worker_burst(redis_app)
         assert queue.count == 0 and queue.failed_job_registry.count == 0
         db.session.expire_all()
         media = db.session.get(MediaFile, media_id)

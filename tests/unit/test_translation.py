@@ -23,7 +23,7 @@ from app.services.translation import (
     normalise_language,
     unmask,
 )
-from tests.conftest import use_provider
+from tests.conftest import run_worker_burst, use_provider
 from tests.factories import make_class, make_parent, make_pupil, make_school, make_teacher
 
 
@@ -439,7 +439,6 @@ def test_with_redis_a_published_posts_translations_are_prepared_by_the_worker(ma
     school's id and [text, source, target] lists); `flask jobs worker --burst` runs it in a forked
     work horse, which asks the (local stand-in) provider and fills the cache."""
     import os
-    import signal
     import uuid
 
     from app import jobs
@@ -464,13 +463,7 @@ def test_with_redis_a_published_posts_translations_are_prepared_by_the_worker(ma
             assert sorted(map(tuple, job.args[2])) == [("Sports day is on Monday.", "en", "pl"),
                                                        ("Sports day is on Monday.", "en", "ur")]
             db.session.commit()  # SQLite: the checks above read in a transaction; end it
-            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
-            finally:  # the worker takes over SIGINT and SIGTERM; give them back to pytest
-                for sig, handler in handlers.items():
-                    signal.signal(sig, handler)
-            assert result.exit_code == 0, result.output
+            run_worker_burst(app)
             assert queue.count == 0 and queue.failed_job_registry.count == 0
             assert sorted(c.params["target"] for c in libre_server.translations()) == ["pl", "ur"]
             db.session.expire_all()
